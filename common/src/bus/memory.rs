@@ -1,0 +1,165 @@
+//! The in-process bus of the standalone shape. `publish` hands the capture to
+//! the writer (`consume`) and waits for its commit: many concurrent webhooks
+//! share one SQLite transaction (group commit), and none is answered before
+//! its row is on disk.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::{broadcast, mpsc, oneshot, Mutex};
+use tokio_util::sync::CancellationToken;
+
+use super::{BusBackend, BusError, LIVE_CAPACITY};
+use crate::capture::{Capture, CaptureSummary};
+use crate::path_id::PathId;
+use crate::paths::{PathInfo, PathTable};
+use crate::store::Store;
+
+/// Captures waiting for the writer; bounds memory when the disk is slow.
+const QUEUE: usize = 4096;
+/// Most captures per transaction.
+const MAX_BATCH: usize = 1024;
+/// Most body bytes per transaction, so a burst of 16 MiB bodies stays bounded.
+const MAX_BATCH_BYTES: usize = 32 << 20;
+
+struct Pending {
+    capture: Capture,
+    done: oneshot::Sender<Result<(), BusError>>,
+}
+
+pub struct MemoryBus {
+    tx: mpsc::Sender<Pending>,
+    rx: Mutex<Option<mpsc::Receiver<Pending>>>,
+    live: broadcast::Sender<Arc<CaptureSummary>>,
+    paths: PathTable,
+}
+
+impl MemoryBus {
+    pub fn new() -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        Self {
+            tx,
+            rx: Mutex::new(Some(rx)),
+            live: broadcast::channel(LIVE_CAPACITY).0,
+            paths: PathTable::default(),
+        }
+    }
+
+    async fn commit(&self, store: &Store, batch: Vec<Pending>) {
+        let mut captures: Vec<Capture> = Vec::with_capacity(batch.len());
+        let mut waiters = Vec::with_capacity(batch.len());
+        for p in batch {
+            captures.push(p.capture);
+            waiters.push(p.done);
+        }
+        match store.insert_batch(&captures).await {
+            Ok(_) => {
+                for w in waiters {
+                    let _ = w.send(Ok(()));
+                }
+                captures.sort_by_key(|c| c.id);
+                for c in &captures {
+                    // No receivers is fine: nobody is watching.
+                    let _ = self.live.send(Arc::new(c.summary()));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, batch = captures.len(), "group commit failed");
+                let reason = e.to_string();
+                for w in waiters {
+                    let _ = w.send(Err(BusError::Unavailable(reason.clone())));
+                }
+            }
+        }
+    }
+}
+
+impl Default for MemoryBus {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl BusBackend for MemoryBus {
+    async fn publish(&self, capture: Capture) -> Result<(), BusError> {
+        let (done, committed) = oneshot::channel();
+        self.tx
+            .send(Pending { capture, done })
+            .await
+            .map_err(|_| BusError::Closed)?;
+        committed.await.map_err(|_| BusError::Closed)?
+    }
+
+    async fn consume(&self, store: Store, shutdown: CancellationToken) -> Result<(), BusError> {
+        let mut rx = self
+            .rx
+            .lock()
+            .await
+            .take()
+            .ok_or_else(|| BusError::Unavailable("consume is already running".into()))?;
+        loop {
+            let first = tokio::select! {
+                p = rx.recv() => p,
+                () = shutdown.cancelled() => break,
+            };
+            let Some(first) = first else { break };
+            let mut bytes = first.capture.body.len();
+            let mut batch = vec![first];
+            // Whatever queued while the previous commit ran joins this one.
+            while batch.len() < MAX_BATCH && bytes < MAX_BATCH_BYTES {
+                match rx.try_recv() {
+                    Ok(p) => {
+                        bytes += p.capture.body.len();
+                        batch.push(p);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(&store, batch).await;
+        }
+        // Shutdown: refuse new publishes, then commit what was already handed over.
+        rx.close();
+        let mut rest = Vec::new();
+        while let Some(p) = rx.recv().await {
+            rest.push(p);
+            if rest.len() == MAX_BATCH {
+                self.commit(&store, std::mem::take(&mut rest)).await;
+            }
+        }
+        if !rest.is_empty() {
+            self.commit(&store, rest).await;
+        }
+        Ok(())
+    }
+
+    fn live(&self) -> broadcast::Receiver<Arc<CaptureSummary>> {
+        self.live.subscribe()
+    }
+
+    async fn put_path(&self, path: &PathInfo) -> Result<(), BusError> {
+        self.paths.insert(path.clone());
+        Ok(())
+    }
+
+    async fn remove_path(&self, id: &PathId) -> Result<(), BusError> {
+        self.paths.remove(id);
+        Ok(())
+    }
+
+    async fn sync_paths(&self, paths: Vec<PathInfo>) -> Result<(), BusError> {
+        self.paths.replace_all(paths);
+        Ok(())
+    }
+
+    fn paths(&self) -> PathTable {
+        self.paths.clone()
+    }
+
+    async fn ready(&self) -> Result<(), BusError> {
+        if self.tx.is_closed() {
+            return Err(BusError::Closed);
+        }
+        Ok(())
+    }
+}

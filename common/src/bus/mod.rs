@@ -1,0 +1,91 @@
+//! The bus seam: how a capture travels from ingest to the store, how live
+//! viewers hear about it, and how ingest learns which paths exist.
+//!
+//! Promises every implementation keeps (checked by the conformance suite in
+//! `common/tests/it/bus.rs`):
+//! - `publish` returns `Ok` only once the capture is durable (JetStream: the
+//!   publish ack; in-process: committed to the store). An `Err` means the
+//!   sender must not be told 2xx.
+//! - `consume` writes every published capture to the store exactly once
+//!   (idempotent inserts absorb redelivery) and announces it on `live` after
+//!   the commit, never before.
+//! - `paths()` reflects `put_path` / `remove_path` within a second.
+
+pub mod jetstream;
+mod memory;
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::capture::{Capture, CaptureSummary};
+use crate::path_id::PathId;
+use crate::paths::{PathInfo, PathTable};
+use crate::store::{Store, StoreError};
+
+pub use jetstream::JetStreamConfig;
+pub use memory::MemoryBus;
+
+/// How many committed captures a live receiver may fall behind before it is
+/// told it lagged (and its SSE stream closes so the client resumes).
+pub const LIVE_CAPACITY: usize = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("bus unavailable: {0}")]
+    Unavailable(String),
+    #[error("timed out waiting for the bus to make the capture durable")]
+    Timeout,
+    #[error("the bus is shutting down")]
+    Closed,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[async_trait]
+pub trait BusBackend: Send + Sync + 'static {
+    /// Returns once the capture is durable; see the module docs.
+    async fn publish(&self, capture: Capture) -> Result<(), BusError>;
+    /// Drains published captures into `store` until `shutdown` fires, then
+    /// finishes (commits and acknowledges) the batch in hand and returns.
+    async fn consume(&self, store: Store, shutdown: CancellationToken) -> Result<(), BusError>;
+    /// Summaries of captures as they are committed, in id order per batch.
+    fn live(&self) -> broadcast::Receiver<Arc<CaptureSummary>>;
+    /// Announces a created (or changed) path to every ingest.
+    async fn put_path(&self, path: &PathInfo) -> Result<(), BusError>;
+    /// Announces a deleted path to every ingest.
+    async fn remove_path(&self, id: &PathId) -> Result<(), BusError>;
+    /// Makes the registry hold exactly `paths` (the store is the truth).
+    async fn sync_paths(&self, paths: Vec<PathInfo>) -> Result<(), BusError>;
+    /// The registry as this process sees it, kept current in the background.
+    fn paths(&self) -> PathTable;
+    /// Whether the bus can take captures right now (readiness).
+    async fn ready(&self) -> Result<(), BusError>;
+}
+
+/// The handle the rest of the code holds.
+#[derive(Clone)]
+pub struct Bus(Arc<dyn BusBackend>);
+
+impl Bus {
+    /// The standalone bus: publish is a group commit into the store.
+    pub fn memory() -> Self {
+        Self(Arc::new(MemoryBus::new()))
+    }
+
+    /// The split bus over NATS JetStream; creates or updates the stream, the
+    /// registry bucket and the durable consumer as needed.
+    pub async fn jetstream(config: JetStreamConfig) -> Result<Self, BusError> {
+        jetstream::connect(config).await.map(Self)
+    }
+}
+
+impl Deref for Bus {
+    type Target = dyn BusBackend;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref()
+    }
+}

@@ -1,0 +1,176 @@
+//! The capture: one HTTP request exactly as a sender made it.
+//!
+//! Everything that must survive byte for byte lives here (method, subpath, raw
+//! query string, ordered headers with raw values, raw body). Derived fields
+//! (user agent, content type, decoded query pairs) are computed from those, so
+//! there is a single source of truth.
+
+use base64::Engine as _;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::path_id::PathId;
+
+/// One header as received: the name as sent on the wire (lower-cased by
+/// HTTP/1 parsing in hyper) and the raw value bytes, which need not be UTF-8.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub name: String,
+    pub value: Bytes,
+}
+
+/// A captured request. `id` is a UUIDv7 assigned at ingest: time-ordered, so it
+/// doubles as the pagination key, the SSE event id and the JetStream dedup id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capture {
+    pub id: Uuid,
+    pub path_id: PathId,
+    pub method: String,
+    pub subpath: String,
+    pub query_string: String,
+    pub headers: Vec<Header>,
+    pub body: Bytes,
+    pub ip: String,
+    pub received_at: DateTime<Utc>,
+}
+
+impl Capture {
+    /// The first value of a header, as UTF-8 (lossy), if present.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(&h.value).into_owned())
+    }
+
+    pub fn user_agent(&self) -> Option<String> {
+        self.header("user-agent")
+    }
+
+    pub fn content_type(&self) -> Option<String> {
+        self.header("content-type")
+    }
+
+    pub fn summary(&self) -> CaptureSummary {
+        CaptureSummary {
+            id: self.id,
+            path_id: self.path_id.to_string(),
+            method: self.method.clone(),
+            subpath: self.subpath.clone(),
+            query_string: self.query_string.clone(),
+            ip: self.ip.clone(),
+            user_agent: self.user_agent(),
+            content_type: self.content_type(),
+            body_size: self.body.len() as u64,
+            received_at: self.received_at,
+        }
+    }
+
+    /// The JSON view of the whole capture served by the detail endpoint.
+    pub fn detail(&self) -> CaptureDetail {
+        let (body, body_base64, body_encoding) = match std::str::from_utf8(&self.body) {
+            Ok(text) => (Some(text.to_owned()), None, BodyEncoding::Utf8),
+            Err(_) => (
+                None,
+                Some(base64::engine::general_purpose::STANDARD.encode(&self.body)),
+                BodyEncoding::Base64,
+            ),
+        };
+        CaptureDetail {
+            summary: self.summary(),
+            query_params: parse_query(&self.query_string),
+            headers: self
+                .headers
+                .iter()
+                .map(|h| (h.name.clone(), HeaderValueJson::from_bytes(&h.value)))
+                .collect(),
+            body,
+            body_base64,
+            body_encoding,
+        }
+    }
+}
+
+/// Decodes a raw query string into ordered `(name, value)` pairs, duplicates
+/// kept. Never fails: bytes that are not valid UTF-8 after percent-decoding
+/// are replaced, and the raw string stays available beside the pairs.
+pub fn parse_query(raw: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// What a list of captures shows: no headers, no body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaptureSummary {
+    pub id: Uuid,
+    pub path_id: String,
+    /// Any HTTP method token, extension methods included.
+    pub method: String,
+    /// What followed `/webhook/{path_id}`, e.g. `/github/push`; may be empty.
+    pub subpath: String,
+    /// Raw query string exactly as received, without the `?`.
+    pub query_string: String,
+    pub ip: String,
+    pub user_agent: Option<String>,
+    pub content_type: Option<String>,
+    pub body_size: u64,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BodyEncoding {
+    Utf8,
+    Base64,
+}
+
+/// A header value in JSON: a string when the bytes are UTF-8, otherwise
+/// `{"base64": "..."}` so nothing is lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum HeaderValueJson {
+    Text(String),
+    Binary { base64: String },
+}
+
+impl HeaderValueJson {
+    pub fn from_bytes(value: &[u8]) -> Self {
+        match std::str::from_utf8(value) {
+            Ok(text) => Self::Text(text.to_owned()),
+            Err(_) => Self::Binary {
+                base64: base64::engine::general_purpose::STANDARD.encode(value),
+            },
+        }
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>, base64::DecodeError> {
+        match self {
+            Self::Text(text) => Ok(text.as_bytes().to_vec()),
+            Self::Binary { base64 } => base64::engine::general_purpose::STANDARD.decode(base64),
+        }
+    }
+}
+
+/// The whole capture as the detail endpoint serves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CaptureDetail {
+    #[serde(flatten)]
+    pub summary: CaptureSummary,
+    /// Decoded query parameters, in order, duplicates kept.
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub query_params: Vec<(String, String)>,
+    /// Headers in the order received, duplicates kept.
+    #[schema(value_type = Vec<Vec<serde_json::Value>>)]
+    pub headers: Vec<(String, HeaderValueJson)>,
+    /// The body when it is valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// The body, base64-encoded, when it is not valid UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
+    pub body_encoding: BodyEncoding,
+}

@@ -1,0 +1,107 @@
+//! The store seam: paths and captures at rest.
+//!
+//! Promises every implementation keeps (checked by the conformance suite in
+//! `common/tests/it/store.rs`): `insert_batch` is idempotent on the capture id
+//! (redelivery never doubles a row); listing is keyset-paginated, newest
+//! first; a capture round-trips byte for byte.
+
+mod postgres;
+mod rows;
+mod sqlite;
+
+use std::ops::Deref;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::capture::{Capture, CaptureSummary};
+use crate::path_id::PathId;
+use crate::paths::PathInfo;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("already exists")]
+    Conflict,
+    #[error("database unavailable: {0}")]
+    Unavailable(#[from] sqlx::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Filters and page position for listing captures.
+#[derive(Debug, Clone, Default)]
+pub struct LogQuery {
+    /// Page size; callers bound it (the API takes 1..=500).
+    pub limit: u32,
+    /// Only captures older than this id (the keyset cursor).
+    pub before: Option<Uuid>,
+    /// Exact method match, e.g. `POST`.
+    pub method: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[async_trait]
+pub trait StoreBackend: Send + Sync + 'static {
+    /// Creates a path; `StoreError::Conflict` when the id is taken.
+    async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError>;
+    async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError>;
+    async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError>;
+    /// Deletes a path and every capture of it; false when it did not exist.
+    async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError>;
+    /// Inserts in one transaction; rows whose id exists are skipped. Returns
+    /// how many rows were new.
+    async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError>;
+    /// Newest first, at most `q.limit` items.
+    async fn list_captures(
+        &self,
+        path: &PathId,
+        q: &LogQuery,
+    ) -> Result<Vec<CaptureSummary>, StoreError>;
+    /// Oldest first, captures with an id above `after`, for one path or all;
+    /// used to catch a live feed up from a `Last-Event-ID`.
+    async fn list_after(
+        &self,
+        path: Option<&PathId>,
+        after: Uuid,
+        limit: u32,
+    ) -> Result<Vec<CaptureSummary>, StoreError>;
+    async fn get_capture(&self, path: &PathId, id: Uuid) -> Result<Option<Capture>, StoreError>;
+    /// A cheap round trip, for readiness.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// The handle the rest of the code holds; which database is behind it is
+/// decided once, by the URL, in [`Store::connect`].
+#[derive(Clone)]
+pub struct Store(Arc<dyn StoreBackend>);
+
+impl Store {
+    /// `sqlite://path/to/file.db` or `postgres://...`; applies migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self(Arc::new(sqlite::SqliteStore::connect(url).await?)))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self(Arc::new(postgres::PostgresStore::connect(url).await?)))
+        } else {
+            Err(StoreError::Unavailable(sqlx::Error::Configuration(
+                format!("unsupported database URL scheme in {url:?}: use sqlite:// or postgres://")
+                    .into(),
+            )))
+        }
+    }
+
+    /// Applies pending Postgres migrations and returns (the `migrate` command).
+    pub async fn migrate(url: &str) -> Result<(), StoreError> {
+        Self::connect(url).await.map(drop)
+    }
+}
+
+impl Deref for Store {
+    type Target = dyn StoreBackend;
+    fn deref(&self) -> &Self::Target {
+        self.0.as_ref()
+    }
+}

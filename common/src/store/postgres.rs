@@ -1,0 +1,256 @@
+//! Postgres store for the split shape. Batches go in as one `INSERT ...
+//! SELECT FROM UNNEST(...) ON CONFLICT (id) DO NOTHING`: one round trip per
+//! batch, and a redelivered capture is skipped rather than doubled.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::rows::{headers_from_json, headers_to_json};
+use super::{LogQuery, StoreBackend, StoreError};
+use crate::capture::{Capture, CaptureSummary};
+use crate::path_id::PathId;
+use crate::paths::PathInfo;
+
+const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
+                               content_type, body_size, received_at";
+
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("../migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.into()))?;
+        Ok(Self { pool })
+    }
+}
+
+fn path_id(raw: String) -> Result<PathId, StoreError> {
+    PathId::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn summary(row: &PgRow) -> Result<CaptureSummary, StoreError> {
+    Ok(CaptureSummary {
+        id: row.try_get("id")?,
+        path_id: row.try_get("path_id")?,
+        method: row.try_get("method")?,
+        subpath: row.try_get("subpath")?,
+        query_string: row.try_get("query_string")?,
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+        content_type: row.try_get("content_type")?,
+        body_size: row.try_get::<i64, _>("body_size")? as u64,
+        received_at: row.try_get("received_at")?,
+    })
+}
+
+fn path_info(row: &PgRow) -> Result<PathInfo, StoreError> {
+    Ok(PathInfo {
+        path_id: path_id(row.try_get("path_id")?)?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[async_trait]
+impl StoreBackend for PostgresStore {
+    async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO paths (path_id, created_at) VALUES ($1, $2)")
+            .bind(path.path_id.as_str())
+            .bind(path.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    StoreError::Conflict
+                } else {
+                    e.into()
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
+        sqlx::query("SELECT path_id, created_at FROM paths WHERE path_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(path_info)
+            .transpose()
+    }
+
+    async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
+        sqlx::query("SELECT path_id, created_at FROM paths ORDER BY created_at DESC")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(path_info)
+            .collect()
+    }
+
+    async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM paths WHERE path_id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM captures WHERE path_id = $1")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError> {
+        if captures.is_empty() {
+            return Ok(0);
+        }
+        let n = captures.len();
+        let mut ids = Vec::with_capacity(n);
+        let mut paths = Vec::with_capacity(n);
+        let mut methods = Vec::with_capacity(n);
+        let mut subpaths = Vec::with_capacity(n);
+        let mut queries = Vec::with_capacity(n);
+        let mut headers = Vec::with_capacity(n);
+        let mut bodies = Vec::with_capacity(n);
+        let mut ips = Vec::with_capacity(n);
+        let mut agents = Vec::with_capacity(n);
+        let mut types = Vec::with_capacity(n);
+        let mut sizes = Vec::with_capacity(n);
+        let mut times: Vec<DateTime<Utc>> = Vec::with_capacity(n);
+        for c in captures {
+            ids.push(c.id);
+            paths.push(c.path_id.as_str());
+            methods.push(c.method.as_str());
+            subpaths.push(c.subpath.as_str());
+            queries.push(c.query_string.as_str());
+            headers.push(headers_to_json(&c.headers));
+            bodies.push(c.body.as_ref());
+            ips.push(c.ip.as_str());
+            agents.push(c.user_agent());
+            types.push(c.content_type());
+            sizes.push(c.body.len() as i64);
+            times.push(c.received_at);
+        }
+        let done = sqlx::query(
+            "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, ip, \
+                 user_agent, content_type, body_size, received_at) \
+             SELECT id, path_id, method, subpath, query_string, headers::jsonb, body, ip, \
+                 user_agent, content_type, body_size, received_at \
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                 $7::bytea[], $8::text[], $9::text[], $10::text[], $11::int8[], \
+                 $12::timestamptz[]) \
+               AS t(id, path_id, method, subpath, query_string, headers, body, ip, user_agent, \
+                 content_type, body_size, received_at) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(ids)
+        .bind(paths)
+        .bind(methods)
+        .bind(subpaths)
+        .bind(queries)
+        .bind(headers)
+        .bind(bodies)
+        .bind(ips)
+        .bind(agents)
+        .bind(types)
+        .bind(sizes)
+        .bind(times)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn list_captures(
+        &self,
+        path: &PathId,
+        q: &LogQuery,
+    ) -> Result<Vec<CaptureSummary>, StoreError> {
+        let mut sql = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM captures WHERE path_id = "
+        ));
+        sql.push_bind(path.as_str());
+        if let Some(before) = q.before {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        if let Some(method) = &q.method {
+            sql.push(" AND method = ").push_bind(method.clone());
+        }
+        if let Some(since) = q.since {
+            sql.push(" AND received_at >= ").push_bind(since);
+        }
+        if let Some(until) = q.until {
+            sql.push(" AND received_at < ").push_bind(until);
+        }
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(q.limit as i64);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(summary).collect()
+    }
+
+    async fn list_after(
+        &self,
+        path: Option<&PathId>,
+        after: Uuid,
+        limit: u32,
+    ) -> Result<Vec<CaptureSummary>, StoreError> {
+        let mut sql = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM captures WHERE id > "
+        ));
+        sql.push_bind(after);
+        if let Some(path) = path {
+            sql.push(" AND path_id = ").push_bind(path.as_str());
+        }
+        sql.push(" ORDER BY id ASC LIMIT ").push_bind(limit as i64);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(summary).collect()
+    }
+
+    async fn get_capture(&self, path: &PathId, id: Uuid) -> Result<Option<Capture>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, path_id, method, subpath, query_string, headers::text AS headers, body, \
+             ip, received_at FROM captures WHERE path_id = $1 AND id = $2",
+        )
+        .bind(path.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Capture {
+                id: r.try_get("id")?,
+                path_id: path_id(r.try_get("path_id")?)?,
+                method: r.try_get("method")?,
+                subpath: r.try_get("subpath")?,
+                query_string: r.try_get("query_string")?,
+                headers: headers_from_json(r.try_get("headers")?)?,
+                body: r.try_get::<Vec<u8>, _>("body")?.into(),
+                ip: r.try_get("ip")?,
+                received_at: r.try_get("received_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,242 @@
+//! SQLite store for the standalone shape: one file, WAL mode, and
+//! `synchronous=FULL` so a committed batch survives a crash of the machine,
+//! not just of the process (group commit keeps that affordable).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use uuid::Uuid;
+
+use super::rows::{headers_from_json, headers_to_json};
+use super::{LogQuery, StoreBackend, StoreError};
+use crate::capture::{Capture, CaptureSummary};
+use crate::path_id::PathId;
+use crate::paths::PathInfo;
+
+const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
+                               content_type, body_size, received_at";
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(dir) = options.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations_sqlite")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.into()))?;
+        Ok(Self { pool })
+    }
+}
+
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us).ok_or_else(|| StoreError::Corrupt(format!("time {us}")))
+}
+
+fn path_id(raw: String) -> Result<PathId, StoreError> {
+    PathId::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
+    Ok(CaptureSummary {
+        id: row.try_get("id")?,
+        path_id: row.try_get("path_id")?,
+        method: row.try_get("method")?,
+        subpath: row.try_get("subpath")?,
+        query_string: row.try_get("query_string")?,
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+        content_type: row.try_get("content_type")?,
+        body_size: row.try_get::<i64, _>("body_size")? as u64,
+        received_at: from_micros(row.try_get("received_at")?)?,
+    })
+}
+
+#[async_trait]
+impl StoreBackend for SqliteStore {
+    async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO paths (path_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        )
+        .bind(path.path_id.as_str())
+        .bind(micros(path.created_at))
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(())
+    }
+
+    async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
+        let row = sqlx::query("SELECT path_id, created_at FROM paths WHERE path_id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(PathInfo {
+                path_id: path_id(r.try_get("path_id")?)?,
+                created_at: from_micros(r.try_get("created_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
+        let rows = sqlx::query("SELECT path_id, created_at FROM paths ORDER BY created_at DESC")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PathInfo {
+                    path_id: path_id(r.try_get("path_id")?)?,
+                    created_at: from_micros(r.try_get("created_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM paths WHERE path_id = ?")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM captures WHERE path_id = ?")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut inserted = 0;
+        for c in captures {
+            let done = sqlx::query(
+                "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
+                 ip, user_agent, content_type, body_size, received_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(c.id)
+            .bind(c.path_id.as_str())
+            .bind(&c.method)
+            .bind(&c.subpath)
+            .bind(&c.query_string)
+            .bind(headers_to_json(&c.headers))
+            .bind(c.body.as_ref())
+            .bind(&c.ip)
+            .bind(c.user_agent())
+            .bind(c.content_type())
+            .bind(c.body.len() as i64)
+            .bind(micros(c.received_at))
+            .execute(&mut *tx)
+            .await?;
+            inserted += done.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }
+
+    async fn list_captures(
+        &self,
+        path: &PathId,
+        q: &LogQuery,
+    ) -> Result<Vec<CaptureSummary>, StoreError> {
+        let mut sql = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM captures WHERE path_id = "
+        ));
+        sql.push_bind(path.as_str());
+        if let Some(before) = q.before {
+            sql.push(" AND id < ").push_bind(before);
+        }
+        if let Some(method) = &q.method {
+            sql.push(" AND method = ").push_bind(method.clone());
+        }
+        if let Some(since) = q.since {
+            sql.push(" AND received_at >= ").push_bind(micros(since));
+        }
+        if let Some(until) = q.until {
+            sql.push(" AND received_at < ").push_bind(micros(until));
+        }
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(q.limit as i64);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(summary).collect()
+    }
+
+    async fn list_after(
+        &self,
+        path: Option<&PathId>,
+        after: Uuid,
+        limit: u32,
+    ) -> Result<Vec<CaptureSummary>, StoreError> {
+        let mut sql = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM captures WHERE id > "
+        ));
+        sql.push_bind(after);
+        if let Some(path) = path {
+            sql.push(" AND path_id = ").push_bind(path.as_str());
+        }
+        sql.push(" ORDER BY id ASC LIMIT ").push_bind(limit as i64);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(summary).collect()
+    }
+
+    async fn get_capture(&self, path: &PathId, id: Uuid) -> Result<Option<Capture>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, path_id, method, subpath, query_string, headers, body, ip, received_at \
+             FROM captures WHERE path_id = ? AND id = ?",
+        )
+        .bind(path.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(Capture {
+                id: r.try_get("id")?,
+                path_id: path_id(r.try_get("path_id")?)?,
+                method: r.try_get("method")?,
+                subpath: r.try_get("subpath")?,
+                query_string: r.try_get("query_string")?,
+                headers: headers_from_json(r.try_get("headers")?)?,
+                body: r.try_get::<Vec<u8>, _>("body")?.into(),
+                ip: r.try_get("ip")?,
+                received_at: from_micros(r.try_get("received_at")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}

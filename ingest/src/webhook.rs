@@ -1,0 +1,123 @@
+//! `ANY /webhook/{path_id}[/{*subpath}]`: capture the request exactly, publish
+//! it, and answer 200 only after the bus acknowledged it as durable.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use common::{ApiError, Capture, Header, PathId};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::IngestState;
+
+#[derive(Serialize)]
+struct Received {
+    status: &'static str,
+    request_id: Uuid,
+}
+
+pub(crate) async fn receive(
+    State(state): State<IngestState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    // The raw (still percent-encoded) path, so the subpath is kept as sent.
+    let rest = parts
+        .uri
+        .path()
+        .strip_prefix("/webhook/")
+        .unwrap_or_default();
+    let (raw_id, subpath) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path_id = PathId::parse(raw_id).map_err(|_| unknown_path())?;
+    if state.bus.paths().get(&path_id).is_none() {
+        return Err(unknown_path());
+    }
+
+    let body = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
+    let id = Uuid::now_v7();
+    tracing::Span::current().record("capture_id", tracing::field::display(id));
+    let capture = Capture {
+        id,
+        path_id,
+        method: parts.method.as_str().to_owned(),
+        subpath: subpath.to_owned(),
+        query_string: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| Header {
+                name: name.as_str().to_owned(),
+                value: Bytes::copy_from_slice(value.as_bytes()),
+            })
+            .collect(),
+        body,
+        ip: state
+            .config
+            .trusted_proxies
+            .client_ip(peer, &parts.headers)
+            .to_string(),
+        received_at: now_micros(),
+    };
+    state.bus.publish(capture).await?;
+    Ok((
+        StatusCode::OK,
+        Json(Received {
+            status: "received",
+            request_id: id,
+        }),
+    )
+        .into_response())
+}
+
+fn unknown_path() -> ApiError {
+    ApiError::not_found("path_not_found", "no such path")
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("the body exceeds the limit of {limit} bytes"),
+    )
+}
+
+/// Reads the whole body, refusing early when Content-Length already says it
+/// is too large, and while streaming when a chunked body grows past it.
+async fn read_body(
+    body: Body,
+    headers: &axum::http::HeaderMap,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large(limit));
+    }
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let inner = e.into_inner();
+        if inner.is::<http_body_util::LengthLimitError>() {
+            too_large(limit)
+        } else {
+            ApiError::bad_request(
+                "body_unreadable",
+                format!("could not read the body: {inner}"),
+            )
+        }
+    })
+}
+
+/// Stores keep microseconds; truncating here makes what the sender was told
+/// and what is read back identical.
+fn now_micros() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}

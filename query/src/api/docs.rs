@@ -1,0 +1,42 @@
+//! OpenAPI entries for routes served outside this router (webhooks by ingest,
+//! health by every service), so the document describes the whole surface.
+#![allow(dead_code)]
+
+use common::http_error::ErrorBody;
+
+/// Capture a webhook (any method, extension methods included).
+#[utoipa::path(method(get, post, put, patch, delete, head, options, trace), path = "/webhook/{path_id}",
+    tag = "webhooks", params(("path_id" = String, Path)),
+    request_body(content = Vec<u8>, description = "any body, kept byte for byte", content_type = "*/*"),
+    responses(
+        (status = 200, description = "captured and durable: `{\"status\":\"received\",\"request_id\":\"...\"}`"),
+        (status = 404, description = "unknown path", body = ErrorBody),
+        (status = 413, description = "body over the size limit; nothing stored", body = ErrorBody),
+        (status = 503, description = "the capture could not be made durable; retry", body = ErrorBody),
+    ))]
+fn webhook() {}
+
+/// Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`.
+#[utoipa::path(method(get, post, put, patch, delete, head, options, trace), path = "/webhook/{path_id}/{subpath}",
+    tag = "webhooks", params(("path_id" = String, Path), ("subpath" = String, Path, description = "one or more segments")),
+    request_body(content = Vec<u8>, description = "any body, kept byte for byte", content_type = "*/*"),
+    responses(
+        (status = 200, description = "captured and durable"),
+        (status = 404, description = "unknown path", body = ErrorBody),
+        (status = 413, description = "body over the size limit; nothing stored", body = ErrorBody),
+        (status = 503, description = "the capture could not be made durable; retry", body = ErrorBody),
+    ))]
+fn webhook_subpath() {}
+
+/// Liveness.
+#[utoipa::path(get, path = "/health/", tag = "health", responses((status = 200, description = "alive")))]
+fn health() {}
+
+/// Liveness.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, description = "alive")))]
+fn health_live() {}
+
+/// Readiness: checks the bus and the database this process uses.
+#[utoipa::path(get, path = "/health/ready", tag = "health",
+    responses((status = 200, description = "ready"), (status = 503, description = "a dependency is down")))]
+fn health_ready() {}

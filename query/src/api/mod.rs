@@ -1,0 +1,75 @@
+//! The HTTP API under `/api`, one module per resource, with its OpenAPI
+//! document generated from the same handlers (so the two cannot drift).
+
+mod docs;
+mod json;
+mod logs;
+mod paths;
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use common::ApiError;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::QueryState;
+
+pub(crate) use json::Query;
+pub(crate) use paths::existing;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "CallbackListener",
+        description = "Self-hosted webhook catcher and request inspector. Errors are always \
+                       `{\"error\":{\"code\",\"message\"}}`; ids are UUIDv7."
+    ),
+    paths(
+        docs::webhook,
+        docs::webhook_subpath,
+        docs::health,
+        docs::health_live,
+        docs::health_ready
+    ),
+    components(schemas(common::http_error::ErrorBody, common::capture::HeaderValueJson))
+)]
+struct ApiDoc;
+
+fn api_router() -> OpenApiRouter<QueryState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(paths::create, paths::list))
+        .routes(routes!(paths::get, paths::delete))
+        .routes(routes!(logs::list))
+        .routes(routes!(logs::detail))
+        .routes(routes!(logs::body))
+        .merge(crate::stream::openapi_router())
+}
+
+/// The OpenAPI document served at `/api/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+pub(crate) fn router(state: QueryState) -> Router {
+    let (router, doc) = api_router().split_for_parts();
+    let doc = Json(doc);
+    router
+        .route("/api/openapi.json", get(move || async move { doc.clone() }))
+        .with_state(state)
+}
+
+/// JSON 404 for any route that does not exist.
+pub async fn route_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "route_not_found", "no such route")
+}
+
+/// JSON 405 for a known route called with the wrong method.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not accept that method",
+    )
+}
