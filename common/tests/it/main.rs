@@ -1,0 +1,5 @@
+//! Integration tests of the seams against real backends. Each conformance
+//! suite is a set of generic checks instantiated once per implementation, so
+//! the backends cannot drift apart.
+
+mod store;

@@ -1,0 +1,202 @@
+//! Store conformance: every check runs against SQLite and Postgres.
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use common::store::LogQuery;
+use common::{Capture, Header, PathId, PathInfo, Store, StoreError};
+use uuid::Uuid;
+
+pub fn capture(path: &str, body: &[u8]) -> Capture {
+    let now = Utc::now();
+    Capture {
+        id: Uuid::now_v7(),
+        path_id: PathId::parse(path).unwrap(),
+        method: "POST".into(),
+        subpath: "/x".into(),
+        query_string: "a=1&a=2".into(),
+        headers: vec![
+            Header { name: "x-dup".into(), value: Bytes::from_static(b"1") },
+            Header { name: "content-type".into(), value: Bytes::from_static(b"application/json") },
+            Header { name: "x-dup".into(), value: Bytes::from_static(b"2") },
+            Header { name: "x-bin".into(), value: Bytes::from_static(b"\xff\xfe") },
+        ],
+        body: Bytes::copy_from_slice(body),
+        ip: "127.0.0.1".into(),
+        received_at: DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap(),
+    }
+}
+
+async fn sqlite() -> (Store, tempdir::Dir) {
+    let dir = tempdir::Dir::new();
+    let store = Store::connect(&format!("sqlite://{}/t.db", dir.path())).await.unwrap();
+    (store, dir)
+}
+
+async fn postgres() -> (Store, testkit::TestDb) {
+    let db = testkit::TestDb::new().await;
+    let store = Store::connect(&db.url).await.unwrap();
+    (store, db)
+}
+
+/// A temporary directory removed on drop (enough for one SQLite file).
+pub mod tempdir {
+    pub struct Dir(std::path::PathBuf);
+    impl Dir {
+        pub fn new() -> Self {
+            let p = std::env::temp_dir().join(testkit::unique("cl-test-"));
+            std::fs::create_dir_all(&p).unwrap();
+            Self(p)
+        }
+        pub fn path(&self) -> &str {
+            self.0.to_str().unwrap()
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+async fn paths_are_created_once_listed_and_deleted(store: Store) {
+    let id = PathId::parse("p1").unwrap();
+    let info = PathInfo::new(id.clone());
+    store.create_path(&info).await.unwrap();
+    assert!(matches!(store.create_path(&info).await, Err(StoreError::Conflict)));
+    assert_eq!(store.get_path(&id).await.unwrap(), Some(info.clone()));
+    assert_eq!(store.list_paths().await.unwrap(), vec![info]);
+    store.insert_batch(&[capture("p1", b"x")]).await.unwrap();
+    assert!(store.delete_path(&id).await.unwrap());
+    assert!(!store.delete_path(&id).await.unwrap());
+    assert_eq!(store.get_path(&id).await.unwrap(), None);
+    let left = store.list_captures(&id, &LogQuery { limit: 10, ..Default::default() }).await.unwrap();
+    assert!(left.is_empty(), "deleting a path removes its captures");
+}
+
+async fn insert_batch_is_idempotent_on_the_id(store: Store) {
+    let a = capture("p", b"a");
+    let b = capture("p", b"b");
+    assert_eq!(store.insert_batch(&[a.clone(), b.clone()]).await.unwrap(), 2);
+    assert_eq!(store.insert_batch(&[a.clone(), b.clone()]).await.unwrap(), 0);
+    let c = capture("p", b"c");
+    assert_eq!(store.insert_batch(&[a, c]).await.unwrap(), 1);
+    let all = store
+        .list_captures(&PathId::parse("p").unwrap(), &LogQuery { limit: 100, ..Default::default() })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+}
+
+async fn captures_round_trip_byte_for_byte(store: Store) {
+    let mut body = vec![0u8, 159, 146, 150, b'\n', 0xff];
+    body.extend((0..=255u8).cycle().take(70_000));
+    let c = capture("p", &body);
+    store.insert_batch(std::slice::from_ref(&c)).await.unwrap();
+    let back = store.get_capture(&c.path_id, c.id).await.unwrap().unwrap();
+    assert_eq!(back, c);
+    let other = PathId::parse("other").unwrap();
+    assert_eq!(store.get_capture(&other, c.id).await.unwrap(), None);
+    assert_eq!(store.get_capture(&c.path_id, Uuid::now_v7()).await.unwrap(), None);
+}
+
+async fn pagination_is_keyset_newest_first_without_gaps(store: Store) {
+    let mut ids = Vec::new();
+    // Several batches, as the writer would send them.
+    for chunk in 0..6 {
+        let batch: Vec<Capture> = (0..20).map(|i| capture("p", format!("{chunk}-{i}").as_bytes())).collect();
+        ids.extend(batch.iter().map(|c| c.id));
+        store.insert_batch(&batch).await.unwrap();
+    }
+    store.insert_batch(&[capture("elsewhere", b"")]).await.unwrap();
+    let path = PathId::parse("p").unwrap();
+    let mut seen = Vec::new();
+    let mut before = None;
+    loop {
+        let page = store
+            .list_captures(&path, &LogQuery { limit: 7, before, ..Default::default() })
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        before = page.last().map(|s| s.id);
+        seen.extend(page.into_iter().map(|s| s.id));
+    }
+    ids.reverse();
+    assert_eq!(seen, ids, "every capture once, newest first");
+}
+
+async fn filters_by_method_and_time(store: Store) {
+    let mut old = capture("p", b"old");
+    old.received_at -= Duration::hours(2);
+    let mut put = capture("p", b"put");
+    put.method = "PUT".into();
+    let post = capture("p", b"post");
+    store.insert_batch(&[old.clone(), put.clone(), post.clone()]).await.unwrap();
+    let path = PathId::parse("p").unwrap();
+    let q = |f: fn(&mut LogQuery)| {
+        let mut q = LogQuery { limit: 10, ..Default::default() };
+        f(&mut q);
+        q
+    };
+    let ids = |v: Vec<common::CaptureSummary>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let puts = store.list_captures(&path, &q(|q| q.method = Some("PUT".into()))).await.unwrap();
+    assert_eq!(ids(puts), vec![put.id]);
+    let recent = store
+        .list_captures(&path, &q(|q| q.since = Some(Utc::now() - Duration::hours(1))))
+        .await
+        .unwrap();
+    assert_eq!(ids(recent), vec![post.id, put.id]);
+    let older = store
+        .list_captures(&path, &q(|q| q.until = Some(Utc::now() - Duration::hours(1))))
+        .await
+        .unwrap();
+    assert_eq!(ids(older), vec![old.id]);
+}
+
+async fn list_after_is_oldest_first_for_one_path_or_all(store: Store) {
+    let first = capture("a", b"1");
+    let batch = vec![capture("a", b"2"), capture("b", b"3"), capture("a", b"4")];
+    store.insert_batch(std::slice::from_ref(&first)).await.unwrap();
+    store.insert_batch(&batch).await.unwrap();
+    let a = PathId::parse("a").unwrap();
+    let got: Vec<Uuid> = store.list_after(Some(&a), first.id, 10).await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(got, vec![batch[0].id, batch[2].id]);
+    let all: Vec<Uuid> = store.list_after(None, first.id, 2).await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(all, vec![batch[0].id, batch[1].id]);
+}
+
+async fn ping_answers(store: Store) {
+    store.ping().await.unwrap();
+}
+
+macro_rules! conformance {
+    ($backend:ident: $($check:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test]
+                async fn $check() {
+                    let (store, _guard) = super::$backend().await;
+                    super::$check(store).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! both {
+    ($($check:ident),* $(,)?) => {
+        conformance!(sqlite: $($check),*);
+        conformance!(postgres: $($check),*);
+    };
+}
+
+both!(
+    paths_are_created_once_listed_and_deleted,
+    insert_batch_is_idempotent_on_the_id,
+    captures_round_trip_byte_for_byte,
+    pagination_is_keyset_newest_first_without_gaps,
+    filters_by_method_and_time,
+    list_after_is_oldest_first_for_one_path_or_all,
+    ping_answers,
+);

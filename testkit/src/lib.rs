@@ -1,0 +1,117 @@
+//! Test support shared by every crate's integration tests. Tests talk to the
+//! real Postgres and NATS servers (started by `scripts/test.sh`) and fail
+//! loudly when they cannot reach them: nothing here skips.
+//!
+//! Each test gets its own Postgres database and its own stream name, so tests
+//! run in parallel and leave nothing behind.
+
+use rand::Rng as _;
+use sqlx::Connection as _;
+
+/// Base URL of the Postgres server used by tests (`CL_TEST_DATABASE_URL`).
+pub fn postgres_admin_url() -> String {
+    std::env::var("CL_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// URL of the NATS server used by tests (`CL_TEST_NATS_URL`).
+pub fn nats_url() -> String {
+    std::env::var("CL_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
+}
+
+/// A short random suffix for unique names.
+pub fn unique(prefix: &str) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    let tail: String = (0..10)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{prefix}{tail}")
+}
+
+/// A fresh, empty Postgres database, dropped when this value is.
+pub struct TestDb {
+    pub name: String,
+    pub url: String,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        let admin = postgres_admin_url();
+        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+            panic!(
+                "cannot reach Postgres at {admin} ({e}); run the tests through scripts/test.sh, \
+                 which starts it"
+            )
+        });
+        let name = unique("cl_test_");
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        let url = format!("{base}/{name}");
+        Self { name, url }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside any runtime guarantee, so clean up on a thread of
+        // its own with a small runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(rt) = rt {
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = sqlx::raw_sql(&sql)
+                        .execute(&mut conn)
+                        .await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+/// A unique JetStream stream name; the stream and everything derived from
+/// it (registry bucket, body object store) are deleted on drop.
+pub struct TestStream {
+    pub name: String,
+}
+
+impl TestStream {
+    pub async fn new() -> Self {
+        let url = nats_url();
+        async_nats::connect(&url).await.unwrap_or_else(|e| {
+            panic!("cannot reach NATS at {url} ({e}); run the tests through scripts/test.sh")
+        });
+        Self {
+            name: unique("T_").to_uppercase(),
+        }
+    }
+}
+
+impl Drop for TestStream {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(rt) = rt {
+                rt.block_on(async {
+                    if let Ok(client) = async_nats::connect(nats_url()).await {
+                        let js = async_nats::jetstream::new(client);
+                        let _ = js.delete_stream(&name).await;
+                        // Key-value buckets and object stores are streams too.
+                        let _ = js.delete_stream(format!("KV_{name}_PATHS")).await;
+                        let _ = js.delete_stream(format!("OBJ_{name}_BODIES")).await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
