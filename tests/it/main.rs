@@ -1,0 +1,10 @@
+//! HTTP tests of the whole service. Every test runs in both shapes
+//! (standalone, and split over NATS JetStream + Postgres), so the API
+//! behaves identically in each.
+
+mod bad_input;
+mod fidelity;
+
+mod logs;
+mod openapi;
+pub mod support;

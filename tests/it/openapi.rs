@@ -1,0 +1,72 @@
+//! The OpenAPI document describes every route the service serves.
+
+use std::collections::BTreeSet;
+
+use crate::support::{spawn_app, Shape};
+
+/// Every (method, route) the service answers, written down once here; the
+/// test fails when a route is added without documentation or vice versa.
+const ROUTES: &[(&str, &str)] = &[
+    ("post", "/api/paths"),
+    ("get", "/api/paths"),
+    ("get", "/api/paths/{path_id}"),
+    ("delete", "/api/paths/{path_id}"),
+    ("get", "/api/paths/{path_id}/logs"),
+    ("get", "/api/paths/{path_id}/logs/{request_id}"),
+    ("get", "/api/paths/{path_id}/logs/{request_id}/body"),
+    ("get", "/api/paths/{path_id}/stream"),
+    ("get", "/api/stream"),
+    ("get", "/health/"),
+    ("get", "/health/live"),
+    ("get", "/health/ready"),
+    ("post", "/webhook/{path_id}"),
+    ("post", "/webhook/{path_id}/{subpath}"),
+];
+
+#[tokio::test]
+async fn every_route_is_in_the_openapi_document_and_nothing_else() {
+    let app = spawn_app(Shape::Standalone).await;
+    let doc = app.get_json("/api/openapi.json").await;
+    let paths = doc["paths"].as_object().unwrap();
+    let documented: BTreeSet<(String, String)> = paths
+        .iter()
+        .flat_map(|(route, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| k.as_str() != "parameters")
+                .map(move |m| (m.clone(), route.clone()))
+        })
+        .collect();
+    for (method, route) in ROUTES {
+        assert!(
+            documented.contains(&(method.to_string(), route.to_string())),
+            "{method} {route} is not documented"
+        );
+    }
+    let routes: BTreeSet<&str> = ROUTES.iter().map(|(_, r)| *r).collect();
+    for (method, route) in &documented {
+        assert!(
+            routes.contains(route.as_str()),
+            "{method} {route} is documented but not listed here"
+        );
+    }
+    // And each documented API route really exists (answers something other
+    // than the route-not-found fallback).
+    let path = app.new_path().await;
+    for (method, route) in ROUTES
+        .iter()
+        .filter(|(m, r)| *m == "get" && !r.contains("stream"))
+    {
+        let url = route
+            .replace("{path_id}", &path)
+            .replace("{request_id}", "00000000000000000000000000000000");
+        let r = app.get(&url).await;
+        let body = r.text().await.unwrap();
+        assert!(
+            !body.contains("route_not_found"),
+            "{method} {route} is not served"
+        );
+    }
+    app.stop().await;
+}
