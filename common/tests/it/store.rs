@@ -15,10 +15,22 @@ pub fn capture(path: &str, body: &[u8]) -> Capture {
         subpath: "/x".into(),
         query_string: "a=1&a=2".into(),
         headers: vec![
-            Header { name: "x-dup".into(), value: Bytes::from_static(b"1") },
-            Header { name: "content-type".into(), value: Bytes::from_static(b"application/json") },
-            Header { name: "x-dup".into(), value: Bytes::from_static(b"2") },
-            Header { name: "x-bin".into(), value: Bytes::from_static(b"\xff\xfe") },
+            Header {
+                name: "x-dup".into(),
+                value: Bytes::from_static(b"1"),
+            },
+            Header {
+                name: "content-type".into(),
+                value: Bytes::from_static(b"application/json"),
+            },
+            Header {
+                name: "x-dup".into(),
+                value: Bytes::from_static(b"2"),
+            },
+            Header {
+                name: "x-bin".into(),
+                value: Bytes::from_static(b"\xff\xfe"),
+            },
         ],
         body: Bytes::copy_from_slice(body),
         ip: "127.0.0.1".into(),
@@ -28,7 +40,9 @@ pub fn capture(path: &str, body: &[u8]) -> Capture {
 
 async fn sqlite() -> (Store, tempdir::Dir) {
     let dir = tempdir::Dir::new();
-    let store = Store::connect(&format!("sqlite://{}/t.db", dir.path())).await.unwrap();
+    let store = Store::connect(&format!("sqlite://{}/t.db", dir.path()))
+        .await
+        .unwrap();
     (store, dir)
 }
 
@@ -62,26 +76,50 @@ async fn paths_are_created_once_listed_and_deleted(store: Store) {
     let id = PathId::parse("p1").unwrap();
     let info = PathInfo::new(id.clone());
     store.create_path(&info).await.unwrap();
-    assert!(matches!(store.create_path(&info).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        store.create_path(&info).await,
+        Err(StoreError::Conflict)
+    ));
     assert_eq!(store.get_path(&id).await.unwrap(), Some(info.clone()));
     assert_eq!(store.list_paths().await.unwrap(), vec![info]);
     store.insert_batch(&[capture("p1", b"x")]).await.unwrap();
     assert!(store.delete_path(&id).await.unwrap());
     assert!(!store.delete_path(&id).await.unwrap());
     assert_eq!(store.get_path(&id).await.unwrap(), None);
-    let left = store.list_captures(&id, &LogQuery { limit: 10, ..Default::default() }).await.unwrap();
+    let left = store
+        .list_captures(
+            &id,
+            &LogQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
     assert!(left.is_empty(), "deleting a path removes its captures");
 }
 
 async fn insert_batch_is_idempotent_on_the_id(store: Store) {
     let a = capture("p", b"a");
     let b = capture("p", b"b");
-    assert_eq!(store.insert_batch(&[a.clone(), b.clone()]).await.unwrap(), 2);
-    assert_eq!(store.insert_batch(&[a.clone(), b.clone()]).await.unwrap(), 0);
+    assert_eq!(
+        store.insert_batch(&[a.clone(), b.clone()]).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        store.insert_batch(&[a.clone(), b.clone()]).await.unwrap(),
+        0
+    );
     let c = capture("p", b"c");
     assert_eq!(store.insert_batch(&[a, c]).await.unwrap(), 1);
     let all = store
-        .list_captures(&PathId::parse("p").unwrap(), &LogQuery { limit: 100, ..Default::default() })
+        .list_captures(
+            &PathId::parse("p").unwrap(),
+            &LogQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(all.len(), 3);
@@ -96,24 +134,39 @@ async fn captures_round_trip_byte_for_byte(store: Store) {
     assert_eq!(back, c);
     let other = PathId::parse("other").unwrap();
     assert_eq!(store.get_capture(&other, c.id).await.unwrap(), None);
-    assert_eq!(store.get_capture(&c.path_id, Uuid::now_v7()).await.unwrap(), None);
+    assert_eq!(
+        store.get_capture(&c.path_id, Uuid::now_v7()).await.unwrap(),
+        None
+    );
 }
 
 async fn pagination_is_keyset_newest_first_without_gaps(store: Store) {
     let mut ids = Vec::new();
     // Several batches, as the writer would send them.
     for chunk in 0..6 {
-        let batch: Vec<Capture> = (0..20).map(|i| capture("p", format!("{chunk}-{i}").as_bytes())).collect();
+        let batch: Vec<Capture> = (0..20)
+            .map(|i| capture("p", format!("{chunk}-{i}").as_bytes()))
+            .collect();
         ids.extend(batch.iter().map(|c| c.id));
         store.insert_batch(&batch).await.unwrap();
     }
-    store.insert_batch(&[capture("elsewhere", b"")]).await.unwrap();
+    store
+        .insert_batch(&[capture("elsewhere", b"")])
+        .await
+        .unwrap();
     let path = PathId::parse("p").unwrap();
     let mut seen = Vec::new();
     let mut before = None;
     loop {
         let page = store
-            .list_captures(&path, &LogQuery { limit: 7, before, ..Default::default() })
+            .list_captures(
+                &path,
+                &LogQuery {
+                    limit: 7,
+                    before,
+                    ..Default::default()
+                },
+            )
             .await
             .unwrap();
         if page.is_empty() {
@@ -132,23 +185,38 @@ async fn filters_by_method_and_time(store: Store) {
     let mut put = capture("p", b"put");
     put.method = "PUT".into();
     let post = capture("p", b"post");
-    store.insert_batch(&[old.clone(), put.clone(), post.clone()]).await.unwrap();
+    store
+        .insert_batch(&[old.clone(), put.clone(), post.clone()])
+        .await
+        .unwrap();
     let path = PathId::parse("p").unwrap();
     let q = |f: fn(&mut LogQuery)| {
-        let mut q = LogQuery { limit: 10, ..Default::default() };
+        let mut q = LogQuery {
+            limit: 10,
+            ..Default::default()
+        };
         f(&mut q);
         q
     };
     let ids = |v: Vec<common::CaptureSummary>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
-    let puts = store.list_captures(&path, &q(|q| q.method = Some("PUT".into()))).await.unwrap();
+    let puts = store
+        .list_captures(&path, &q(|q| q.method = Some("PUT".into())))
+        .await
+        .unwrap();
     assert_eq!(ids(puts), vec![put.id]);
     let recent = store
-        .list_captures(&path, &q(|q| q.since = Some(Utc::now() - Duration::hours(1))))
+        .list_captures(
+            &path,
+            &q(|q| q.since = Some(Utc::now() - Duration::hours(1))),
+        )
         .await
         .unwrap();
     assert_eq!(ids(recent), vec![post.id, put.id]);
     let older = store
-        .list_captures(&path, &q(|q| q.until = Some(Utc::now() - Duration::hours(1))))
+        .list_captures(
+            &path,
+            &q(|q| q.until = Some(Utc::now() - Duration::hours(1))),
+        )
         .await
         .unwrap();
     assert_eq!(ids(older), vec![old.id]);
@@ -157,12 +225,27 @@ async fn filters_by_method_and_time(store: Store) {
 async fn list_after_is_oldest_first_for_one_path_or_all(store: Store) {
     let first = capture("a", b"1");
     let batch = vec![capture("a", b"2"), capture("b", b"3"), capture("a", b"4")];
-    store.insert_batch(std::slice::from_ref(&first)).await.unwrap();
+    store
+        .insert_batch(std::slice::from_ref(&first))
+        .await
+        .unwrap();
     store.insert_batch(&batch).await.unwrap();
     let a = PathId::parse("a").unwrap();
-    let got: Vec<Uuid> = store.list_after(Some(&a), first.id, 10).await.unwrap().into_iter().map(|s| s.id).collect();
+    let got: Vec<Uuid> = store
+        .list_after(Some(&a), first.id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(got, vec![batch[0].id, batch[2].id]);
-    let all: Vec<Uuid> = store.list_after(None, first.id, 2).await.unwrap().into_iter().map(|s| s.id).collect();
+    let all: Vec<Uuid> = store
+        .list_after(None, first.id, 2)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     assert_eq!(all, vec![batch[0].id, batch[1].id]);
 }
 
