@@ -5,6 +5,7 @@
 mod bad_input;
 mod fidelity;
 
+mod live;
 mod logs;
 mod openapi;
 pub mod support;
