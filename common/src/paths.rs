@@ -14,6 +14,78 @@ use crate::path_id::PathId;
 pub struct PathInfo {
     pub path_id: PathId,
     pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub settings: PathSettings,
+}
+
+/// What a user can shape per path. Everything is optional; the defaults are
+/// the seed's behaviour (200 JSON answer, service-wide retention, public).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathSettings {
+    /// The answer ingest gives senders instead of the default 200 JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<CustomResponse>,
+    /// Keep at most this many captures (newest kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_requests: Option<u64>,
+    /// Remove captures older than this many seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u64>,
+    /// SHA-256 (hex) of the read token of a private path; reading its
+    /// captures needs the token. The token itself is never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_token_sha256: Option<String>,
+}
+
+/// A custom answer to senders, validated by the API before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomResponse {
+    /// 100..=599.
+    pub status: u16,
+    /// Extra response headers, in order.
+    #[serde(default)]
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub headers: Vec<(String, String)>,
+    /// Response body (UTF-8), at most 64 KiB.
+    #[serde(default)]
+    pub body: String,
+    /// Wait this long before answering (after the capture is durable), at
+    /// most 30,000 ms.
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+pub const MAX_RESPONSE_BODY: usize = 64 << 10;
+pub const MAX_RESPONSE_DELAY_MS: u64 = 30_000;
+
+impl CustomResponse {
+    /// Checks the bounds; the error says what is wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(100..=599).contains(&self.status) {
+            return Err("response.status must be between 100 and 599".into());
+        }
+        if self.body.len() > MAX_RESPONSE_BODY {
+            return Err(format!(
+                "response.body must be at most {MAX_RESPONSE_BODY} bytes"
+            ));
+        }
+        if self.delay_ms > MAX_RESPONSE_DELAY_MS {
+            return Err(format!(
+                "response.delay_ms must be at most {MAX_RESPONSE_DELAY_MS}"
+            ));
+        }
+        if self.headers.len() > 50 {
+            return Err("response.headers may hold at most 50 headers".into());
+        }
+        for (name, value) in &self.headers {
+            axum::http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("response header name {name:?} is not a valid header name"))?;
+            axum::http::HeaderValue::from_str(value)
+                .map_err(|_| format!("response header {name:?} has an invalid value"))?;
+        }
+        Ok(())
+    }
 }
 
 impl PathInfo {
@@ -24,6 +96,7 @@ impl PathInfo {
         Self {
             path_id,
             created_at,
+            settings: PathSettings::default(),
         }
     }
 }

@@ -41,6 +41,27 @@ pub struct LogQuery {
     pub method: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// Only captures carrying this header (name lower-case), with this exact
+    /// value when one is given.
+    pub header: Option<(String, Option<String>)>,
+    /// Only captures whose body contains this text (ASCII case-insensitive,
+    /// first [`BODY_SEARCH_BYTES`] bytes of the body).
+    pub text: Option<String>,
+}
+
+/// How much of each body the text search looks at (and Postgres indexes).
+pub const BODY_SEARCH_BYTES: usize = 65_536;
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+pub(crate) fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[async_trait]
@@ -48,6 +69,8 @@ pub trait StoreBackend: Send + Sync + 'static {
     /// Creates a path; `StoreError::Conflict` when the id is taken.
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError>;
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError>;
+    /// Replaces a path's settings; false when the path does not exist.
+    async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError>;
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError>;
     /// Deletes a path and every capture of it; false when it did not exist.
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError>;
@@ -69,6 +92,20 @@ pub trait StoreBackend: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<CaptureSummary>, StoreError>;
     async fn get_capture(&self, path: &PathId, id: Uuid) -> Result<Option<Capture>, StoreError>;
+    /// Like `list_captures`, but whole captures (for export).
+    async fn list_full(&self, path: &PathId, q: &LogQuery) -> Result<Vec<Capture>, StoreError>;
+    /// Deletes every capture of a path; returns how many.
+    async fn clear_captures(&self, path: &PathId) -> Result<u64, StoreError>;
+    /// Deletes at most `limit` captures of a path that are beyond the newest
+    /// `keep_newest` or older than `older_than`; returns how many. Callers
+    /// loop, so retention never holds a long transaction.
+    async fn prune_batch(
+        &self,
+        path: &PathId,
+        keep_newest: Option<u64>,
+        older_than: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> Result<(), StoreError>;
 }

@@ -11,7 +11,7 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::rows::{headers_from_json, headers_to_json};
-use super::{LogQuery, StoreBackend, StoreError};
+use super::{like_escape, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
@@ -58,10 +58,89 @@ fn summary(row: &PgRow) -> Result<CaptureSummary, StoreError> {
 }
 
 fn path_info(row: &PgRow) -> Result<PathInfo, StoreError> {
+    let settings: String = row.try_get("settings")?;
     Ok(PathInfo {
         path_id: path_id(row.try_get("path_id")?)?,
         created_at: row.try_get("created_at")?,
+        settings: serde_json::from_str(&settings)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
     })
+}
+
+fn settings_json(path: &PathInfo) -> String {
+    serde_json::to_string(&path.settings).expect("settings serialize")
+}
+
+fn capture(r: &PgRow) -> Result<Capture, StoreError> {
+    Ok(Capture {
+        id: r.try_get("id")?,
+        path_id: path_id(r.try_get("path_id")?)?,
+        method: r.try_get("method")?,
+        subpath: r.try_get("subpath")?,
+        query_string: r.try_get("query_string")?,
+        headers: headers_from_json(r.try_get("headers")?)?,
+        body: r.try_get::<Vec<u8>, _>("body")?.into(),
+        ip: r.try_get("ip")?,
+        received_at: r.try_get("received_at")?,
+    })
+}
+
+const FULL_COLUMNS: &str = "id, path_id, method, subpath, query_string, headers::text AS headers, \
+                            body, ip, received_at";
+
+/// The indexed expression of migration 0002: the lower-cased first 64 KiB of
+/// the body in `encode(..., 'escape')` form.
+const BODY_TEXT: &str = "lower(encode(substring(body FROM 1 FOR 65536), 'escape'))";
+
+/// Search text in the form `BODY_TEXT` has: backslash doubled, NUL and
+/// non-ASCII bytes as `\ooo` octal escapes.
+fn escape_encoded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.to_lowercase().bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            0 | 0x80..=0xff => out.push_str(&format!("\\{b:03o}")),
+            _ => out.push(b as char),
+        }
+    }
+    out
+}
+
+/// `WHERE` conditions of a log query (after `path_id = $1`).
+fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, q: &LogQuery) {
+    if let Some(before) = q.before {
+        sql.push(" AND id < ").push_bind(before);
+    }
+    if let Some(method) = &q.method {
+        sql.push(" AND method = ").push_bind(method.clone());
+    }
+    if let Some(since) = q.since {
+        sql.push(" AND received_at >= ").push_bind(since);
+    }
+    if let Some(until) = q.until {
+        sql.push(" AND received_at < ").push_bind(until);
+    }
+    match &q.header {
+        Some((name, Some(value))) => {
+            // Containment, served by the jsonb_path_ops index.
+            sql.push(" AND headers @> jsonb_build_array(jsonb_build_array(")
+                .push_bind(name.clone())
+                .push("::text, ")
+                .push_bind(value.clone())
+                .push("::text))");
+        }
+        Some((name, None)) => {
+            sql.push(" AND EXISTS (SELECT 1 FROM jsonb_array_elements(headers) h WHERE h->>0 = ")
+                .push_bind(name.clone())
+                .push(")");
+        }
+        None => {}
+    }
+    if let Some(text) = &q.text {
+        sql.push(format!(" AND {BODY_TEXT} LIKE "))
+            .push_bind(format!("%{}%", like_escape(&escape_encoded(text))))
+            .push(" ESCAPE '\\'");
+    }
 }
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
@@ -71,9 +150,10 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[async_trait]
 impl StoreBackend for PostgresStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO paths (path_id, created_at) VALUES ($1, $2)")
+        sqlx::query("INSERT INTO paths (path_id, created_at, settings) VALUES ($1, $2, $3::jsonb)")
             .bind(path.path_id.as_str())
             .bind(path.created_at)
+            .bind(settings_json(path))
             .execute(&self.pool)
             .await
             .map_err(|e| {
@@ -87,17 +167,28 @@ impl StoreBackend for PostgresStore {
     }
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
-        sqlx::query("SELECT path_id, created_at FROM paths WHERE path_id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?
-            .as_ref()
-            .map(path_info)
-            .transpose()
+        sqlx::query(
+            "SELECT path_id, created_at, settings::text AS settings FROM paths WHERE path_id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .as_ref()
+        .map(path_info)
+        .transpose()
+    }
+
+    async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE paths SET settings = $1::jsonb WHERE path_id = $2")
+            .bind(settings_json(path))
+            .bind(path.path_id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
-        sqlx::query("SELECT path_id, created_at FROM paths ORDER BY created_at DESC")
+        sqlx::query("SELECT path_id, created_at, settings::text AS settings FROM paths ORDER BY created_at DESC")
             .fetch_all(&self.pool)
             .await?
             .iter()
@@ -188,18 +279,7 @@ impl StoreBackend for PostgresStore {
             "SELECT {SUMMARY_COLUMNS} FROM captures WHERE path_id = "
         ));
         sql.push_bind(path.as_str());
-        if let Some(before) = q.before {
-            sql.push(" AND id < ").push_bind(before);
-        }
-        if let Some(method) = &q.method {
-            sql.push(" AND method = ").push_bind(method.clone());
-        }
-        if let Some(since) = q.since {
-            sql.push(" AND received_at >= ").push_bind(since);
-        }
-        if let Some(until) = q.until {
-            sql.push(" AND received_at < ").push_bind(until);
-        }
+        push_filters(&mut sql, q);
         sql.push(" ORDER BY id DESC LIMIT ")
             .push_bind(q.limit as i64);
         let rows = sql.build().fetch_all(&self.pool).await?;
@@ -225,28 +305,71 @@ impl StoreBackend for PostgresStore {
     }
 
     async fn get_capture(&self, path: &PathId, id: Uuid) -> Result<Option<Capture>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, path_id, method, subpath, query_string, headers::text AS headers, body, \
-             ip, received_at FROM captures WHERE path_id = $1 AND id = $2",
-        )
+        sqlx::query(&format!(
+            "SELECT {FULL_COLUMNS} FROM captures WHERE path_id = $1 AND id = $2"
+        ))
         .bind(path.as_str())
         .bind(id)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(Capture {
-                id: r.try_get("id")?,
-                path_id: path_id(r.try_get("path_id")?)?,
-                method: r.try_get("method")?,
-                subpath: r.try_get("subpath")?,
-                query_string: r.try_get("query_string")?,
-                headers: headers_from_json(r.try_get("headers")?)?,
-                body: r.try_get::<Vec<u8>, _>("body")?.into(),
-                ip: r.try_get("ip")?,
-                received_at: r.try_get("received_at")?,
-            })
-        })
+        .await?
+        .as_ref()
+        .map(capture)
         .transpose()
+    }
+
+    async fn list_full(&self, path: &PathId, q: &LogQuery) -> Result<Vec<Capture>, StoreError> {
+        let mut sql = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {FULL_COLUMNS} FROM captures WHERE path_id = "
+        ));
+        sql.push_bind(path.as_str());
+        push_filters(&mut sql, q);
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(q.limit as i64);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(capture).collect()
+    }
+
+    async fn clear_captures(&self, path: &PathId) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM captures WHERE path_id = $1")
+            .bind(path.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn prune_batch(
+        &self,
+        path: &PathId,
+        keep_newest: Option<u64>,
+        older_than: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        if let Some(keep) = keep_newest {
+            deleted += sqlx::query(
+                "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE path_id = $1 \
+                 ORDER BY id DESC OFFSET $2 LIMIT $3)",
+            )
+            .bind(path.as_str())
+            .bind(keep as i64)
+            .bind(limit as i64)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        if let Some(cutoff) = older_than {
+            deleted += sqlx::query(
+                "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE path_id = $1 \
+                 AND received_at < $2 LIMIT $3)",
+            )
+            .bind(path.as_str())
+            .bind(cutoff)
+            .bind(limit as i64)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(deleted)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -15,7 +15,7 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::rows::{headers_from_json, headers_to_json};
-use super::{LogQuery, StoreBackend, StoreError};
+use super::{like_escape, LogQuery, StoreBackend, StoreError, BODY_SEARCH_BYTES};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
@@ -63,6 +63,70 @@ fn path_id(raw: String) -> Result<PathId, StoreError> {
     PathId::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+fn path_info(r: &SqliteRow) -> Result<PathInfo, StoreError> {
+    let settings: String = r.try_get("settings")?;
+    Ok(PathInfo {
+        path_id: path_id(r.try_get("path_id")?)?,
+        created_at: from_micros(r.try_get("created_at")?)?,
+        settings: serde_json::from_str(&settings)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+    })
+}
+
+fn settings_json(path: &PathInfo) -> String {
+    serde_json::to_string(&path.settings).expect("settings serialize")
+}
+
+fn capture(r: &SqliteRow) -> Result<Capture, StoreError> {
+    Ok(Capture {
+        id: r.try_get("id")?,
+        path_id: path_id(r.try_get("path_id")?)?,
+        method: r.try_get("method")?,
+        subpath: r.try_get("subpath")?,
+        query_string: r.try_get("query_string")?,
+        headers: headers_from_json(r.try_get("headers")?)?,
+        body: r.try_get::<Vec<u8>, _>("body")?.into(),
+        ip: r.try_get("ip")?,
+        received_at: from_micros(r.try_get("received_at")?)?,
+    })
+}
+
+/// `WHERE` conditions of a log query (after `path_id = ?`).
+fn push_filters(sql: &mut QueryBuilder<'_, Sqlite>, q: &LogQuery) {
+    if let Some(before) = q.before {
+        sql.push(" AND id < ").push_bind(before);
+    }
+    if let Some(method) = &q.method {
+        sql.push(" AND method = ").push_bind(method.clone());
+    }
+    if let Some(since) = q.since {
+        sql.push(" AND received_at >= ").push_bind(micros(since));
+    }
+    if let Some(until) = q.until {
+        sql.push(" AND received_at < ").push_bind(micros(until));
+    }
+    if let Some((name, value)) = &q.header {
+        sql.push(" AND EXISTS (SELECT 1 FROM json_each(captures.headers) h WHERE json_extract(h.value, '$[0]') = ")
+            .push_bind(name.clone());
+        if let Some(value) = value {
+            sql.push(" AND json_extract(h.value, '$[1]') = ")
+                .push_bind(value.clone());
+        }
+        sql.push(")");
+    }
+    if let Some(text) = &q.text {
+        // SQLite's LIKE is case-insensitive for ASCII.
+        sql.push(format!(
+            " AND CAST(substr(body, 1, {BODY_SEARCH_BYTES}) AS TEXT) LIKE "
+        ))
+        .push_bind(format!("%{}%", like_escape(text)))
+        .push(" ESCAPE '\\'");
+    }
+}
+
+const FULL_COLUMNS: &str =
+    "id, path_id, method, subpath, query_string, headers, body, ip, received_at";
+
 fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
     Ok(CaptureSummary {
         id: row.try_get("id")?,
@@ -82,10 +146,11 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
 impl StoreBackend for SqliteStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "INSERT INTO paths (path_id, created_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO paths (path_id, created_at, settings) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(path.path_id.as_str())
         .bind(micros(path.created_at))
+        .bind(settings_json(path))
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
@@ -95,30 +160,30 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
-        let row = sqlx::query("SELECT path_id, created_at FROM paths WHERE path_id = ?")
+        sqlx::query("SELECT path_id, created_at, settings FROM paths WHERE path_id = ?")
             .bind(id.as_str())
             .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(path_info)
+            .transpose()
+    }
+
+    async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE paths SET settings = ? WHERE path_id = ?")
+            .bind(settings_json(path))
+            .bind(path.path_id.as_str())
+            .execute(&self.pool)
             .await?;
-        row.map(|r| {
-            Ok(PathInfo {
-                path_id: path_id(r.try_get("path_id")?)?,
-                created_at: from_micros(r.try_get("created_at")?)?,
-            })
-        })
-        .transpose()
+        Ok(done.rows_affected() > 0)
     }
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
-        let rows = sqlx::query("SELECT path_id, created_at FROM paths ORDER BY created_at DESC")
+        sqlx::query("SELECT path_id, created_at, settings FROM paths ORDER BY created_at DESC")
             .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PathInfo {
-                    path_id: path_id(r.try_get("path_id")?)?,
-                    created_at: from_micros(r.try_get("created_at")?)?,
-                })
-            })
+            .await?
+            .iter()
+            .map(path_info)
             .collect()
     }
 
@@ -174,18 +239,7 @@ impl StoreBackend for SqliteStore {
             "SELECT {SUMMARY_COLUMNS} FROM captures WHERE path_id = "
         ));
         sql.push_bind(path.as_str());
-        if let Some(before) = q.before {
-            sql.push(" AND id < ").push_bind(before);
-        }
-        if let Some(method) = &q.method {
-            sql.push(" AND method = ").push_bind(method.clone());
-        }
-        if let Some(since) = q.since {
-            sql.push(" AND received_at >= ").push_bind(micros(since));
-        }
-        if let Some(until) = q.until {
-            sql.push(" AND received_at < ").push_bind(micros(until));
-        }
+        push_filters(&mut sql, q);
         sql.push(" ORDER BY id DESC LIMIT ")
             .push_bind(q.limit as i64);
         let rows = sql.build().fetch_all(&self.pool).await?;
@@ -211,28 +265,71 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn get_capture(&self, path: &PathId, id: Uuid) -> Result<Option<Capture>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, path_id, method, subpath, query_string, headers, body, ip, received_at \
-             FROM captures WHERE path_id = ? AND id = ?",
-        )
+        sqlx::query(&format!(
+            "SELECT {FULL_COLUMNS} FROM captures WHERE path_id = ? AND id = ?"
+        ))
         .bind(path.as_str())
         .bind(id)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(Capture {
-                id: r.try_get("id")?,
-                path_id: path_id(r.try_get("path_id")?)?,
-                method: r.try_get("method")?,
-                subpath: r.try_get("subpath")?,
-                query_string: r.try_get("query_string")?,
-                headers: headers_from_json(r.try_get("headers")?)?,
-                body: r.try_get::<Vec<u8>, _>("body")?.into(),
-                ip: r.try_get("ip")?,
-                received_at: from_micros(r.try_get("received_at")?)?,
-            })
-        })
+        .await?
+        .as_ref()
+        .map(capture)
         .transpose()
+    }
+
+    async fn list_full(&self, path: &PathId, q: &LogQuery) -> Result<Vec<Capture>, StoreError> {
+        let mut sql = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {FULL_COLUMNS} FROM captures WHERE path_id = "
+        ));
+        sql.push_bind(path.as_str());
+        push_filters(&mut sql, q);
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(q.limit as i64);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(capture).collect()
+    }
+
+    async fn clear_captures(&self, path: &PathId) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM captures WHERE path_id = ?")
+            .bind(path.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn prune_batch(
+        &self,
+        path: &PathId,
+        keep_newest: Option<u64>,
+        older_than: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        if let Some(keep) = keep_newest {
+            deleted += sqlx::query(
+                "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE path_id = ? \
+                 ORDER BY id DESC LIMIT ? OFFSET ?)",
+            )
+            .bind(path.as_str())
+            .bind(limit as i64)
+            .bind(keep as i64)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        if let Some(cutoff) = older_than {
+            deleted += sqlx::query(
+                "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE path_id = ? \
+                 AND received_at < ? LIMIT ?)",
+            )
+            .bind(path.as_str())
+            .bind(micros(cutoff))
+            .bind(limit as i64)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(deleted)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

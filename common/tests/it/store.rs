@@ -249,6 +249,181 @@ async fn list_after_is_oldest_first_for_one_path_or_all(store: Store) {
     assert_eq!(all, vec![batch[0].id, batch[1].id]);
 }
 
+async fn settings_are_updated_and_read_back(store: Store) {
+    let mut info = PathInfo::new(PathId::parse("s").unwrap());
+    store.create_path(&info).await.unwrap();
+    info.settings.max_requests = Some(5);
+    info.settings.response = Some(common::paths::CustomResponse {
+        status: 201,
+        headers: vec![("x-a".into(), "1".into())],
+        body: "{}".into(),
+        delay_ms: 0,
+    });
+    assert!(store.update_path(&info).await.unwrap());
+    assert_eq!(
+        store.get_path(&info.path_id).await.unwrap(),
+        Some(info.clone())
+    );
+    assert_eq!(store.list_paths().await.unwrap(), vec![info]);
+    let ghost = PathInfo::new(PathId::parse("ghost").unwrap());
+    assert!(!store.update_path(&ghost).await.unwrap());
+}
+
+async fn filters_by_header_and_body_text_with_hostile_input(store: Store) {
+    let mut a = capture(
+        "p",
+        b"{\"Event\":\"Push 100% done_now\", \"path\":\"C:\\\\x\"}",
+    );
+    a.headers.push(Header {
+        name: "x-github-event".into(),
+        value: Bytes::from_static(b"push"),
+    });
+    let mut b = capture("p", "caf\u{e9} o'reilly".as_bytes());
+    b.headers.push(Header {
+        name: "x-github-event".into(),
+        value: Bytes::from_static(b"issues"),
+    });
+    let c = capture("p", b"\xff\xfebinary");
+    store
+        .insert_batch(&[a.clone(), b.clone(), c.clone()])
+        .await
+        .unwrap();
+    let path = PathId::parse("p").unwrap();
+    let find = |header: Option<(&str, Option<&str>)>, text: Option<&str>| {
+        let q = LogQuery {
+            limit: 10,
+            header: header.map(|(n, v)| (n.to_owned(), v.map(str::to_owned))),
+            text: text.map(str::to_owned),
+            ..Default::default()
+        };
+        let store = store.clone();
+        let path = path.clone();
+        async move {
+            let mut ids: Vec<Uuid> = store
+                .list_captures(&path, &q)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| s.id)
+                .collect();
+            let full: Vec<Uuid> = store
+                .list_full(&path, &q)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.id)
+                .collect();
+            assert_eq!(ids, full, "list_full applies the same filters");
+            ids.sort();
+            ids
+        }
+    };
+    assert_eq!(
+        find(Some(("x-github-event", None)), None).await,
+        vec![a.id, b.id]
+    );
+    assert_eq!(
+        find(Some(("x-github-event", Some("push"))), None).await,
+        vec![a.id]
+    );
+    assert_eq!(
+        find(Some(("x-github-event", Some("PUSH"))), None).await,
+        Vec::<Uuid>::new()
+    );
+    assert_eq!(
+        find(None, Some("PUSH 100%")).await,
+        vec![a.id],
+        "case-insensitive, % literal"
+    );
+    assert_eq!(find(None, Some("done_now")).await, vec![a.id]);
+    assert_eq!(
+        find(None, Some("%")).await,
+        vec![a.id],
+        "% is not a wildcard"
+    );
+    assert_eq!(
+        find(None, Some("_")).await,
+        vec![a.id],
+        "_ is not a wildcard"
+    );
+    assert_eq!(
+        find(None, Some("c:\\\\x")).await,
+        vec![a.id],
+        "backslashes match literally"
+    );
+    assert_eq!(
+        find(None, Some("o'reilly")).await,
+        vec![b.id],
+        "quotes are bound, not spliced"
+    );
+    assert_eq!(
+        find(None, Some("'; DROP TABLE captures; --")).await,
+        Vec::<Uuid>::new()
+    );
+    assert_eq!(find(None, Some("binary")).await, vec![c.id]);
+    assert_eq!(
+        find(Some(("x-github-event", Some("push"))), Some("nothing")).await,
+        Vec::<Uuid>::new()
+    );
+    assert_eq!(find(None, None).await.len(), 3, "nothing was dropped");
+}
+
+async fn retention_prunes_in_batches_and_clear_empties(store: Store) {
+    let path = PathId::parse("r").unwrap();
+    let mut old = capture("r", b"old");
+    old.received_at -= Duration::days(2);
+    let mut all = vec![old.clone()];
+    all.extend((0..30).map(|i| capture("r", format!("{i}").as_bytes())));
+    store.insert_batch(&all).await.unwrap();
+    store.insert_batch(&[capture("other", b"")]).await.unwrap();
+    let cutoff = Some(Utc::now() - Duration::days(1));
+    assert_eq!(
+        store.prune_batch(&path, None, cutoff, 100).await.unwrap(),
+        1
+    );
+    let mut removed = 0;
+    loop {
+        let n = store.prune_batch(&path, Some(10), None, 7).await.unwrap();
+        assert!(n <= 7);
+        if n == 0 {
+            break;
+        }
+        removed += n;
+    }
+    assert_eq!(removed, 20);
+    let left: Vec<Uuid> = store
+        .list_captures(
+            &path,
+            &LogQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let newest: Vec<Uuid> = all.iter().rev().take(10).map(|c| c.id).collect();
+    assert_eq!(left, newest, "the newest are kept");
+    assert_eq!(store.clear_captures(&path).await.unwrap(), 10);
+    let other = PathId::parse("other").unwrap();
+    assert_eq!(
+        store
+            .list_captures(
+                &other,
+                &LogQuery {
+                    limit: 10,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 async fn ping_answers(store: Store) {
     store.ping().await.unwrap();
 }
@@ -281,5 +456,8 @@ both!(
     pagination_is_keyset_newest_first_without_gaps,
     filters_by_method_and_time,
     list_after_is_oldest_first_for_one_path_or_all,
+    settings_are_updated_and_read_back,
+    filters_by_header_and_body_text_with_hostile_input,
+    retention_prunes_in_batches_and_clear_empties,
     ping_answers,
 );
