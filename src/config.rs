@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use common::bus::JetStreamConfig;
 use common::telemetry::LogFormat;
 use ingest::TrustedProxies;
 
@@ -75,6 +76,47 @@ pub struct IngestOptions {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct QueryOptions {
+    /// Require `Authorization: Bearer <token>` on every /api route.
+    #[arg(long, env = "CL_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+    /// Read the API token from this file instead (e.g. a mounted secret).
+    #[arg(long, env = "CL_API_TOKEN_FILE", conflicts_with = "api_token")]
+    pub api_token_file: Option<std::path::PathBuf>,
+    /// Comma-separated header names whose values are masked in API, export and UI output.
+    #[arg(
+        long,
+        env = "CL_MASK_HEADERS",
+        default_value = "",
+        value_delimiter = ','
+    )]
+    pub mask_headers: Vec<String>,
+    /// How often retention removes old captures.
+    #[arg(long, env = "CL_RETENTION_INTERVAL", default_value = "60s", value_parser = parse_duration)]
+    pub retention_interval: Duration,
+    /// Keep at most this many captures per path, for paths without their own max_requests.
+    #[arg(long, env = "CL_DEFAULT_MAX_REQUESTS")]
+    pub default_max_requests: Option<u64>,
+    /// Remove captures older than this (e.g. 7d is 168h), for paths without their own ttl.
+    #[arg(long, env = "CL_DEFAULT_TTL", value_parser = parse_duration)]
+    pub default_ttl: Option<Duration>,
+}
+
+impl QueryOptions {
+    /// The API token from the flag or the file, trimmed.
+    pub fn token(&self) -> anyhow::Result<Option<String>> {
+        if let Some(file) = &self.api_token_file {
+            let token = std::fs::read_to_string(file)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            let token = token.trim().to_owned();
+            anyhow::ensure!(!token.is_empty(), "{} is empty", file.display());
+            return Ok(Some(token));
+        }
+        Ok(self.api_token.clone().filter(|t| !t.is_empty()))
+    }
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct NatsOptions {
     /// NATS server URL.
     #[arg(long, env = "CL_NATS_URL", default_value = "nats://127.0.0.1:4222")]
@@ -82,6 +124,28 @@ pub struct NatsOptions {
     /// JetStream stream name; the registry bucket and consumer names derive from it.
     #[arg(long, env = "CL_STREAM", default_value = "CAPTURES")]
     pub stream: String,
+    /// How long captures stay in the stream (and large bodies in the object store).
+    #[arg(long, env = "CL_STREAM_MAX_AGE", default_value = "168h", value_parser = parse_duration)]
+    pub stream_max_age: Duration,
+    /// Stream size limit in bytes (oldest captures are dropped first); unlimited when unset.
+    #[arg(long, env = "CL_STREAM_MAX_BYTES")]
+    pub stream_max_bytes: Option<u64>,
+    /// How long a webhook waits for JetStream to make its capture durable before it gets 503.
+    #[arg(long, env = "CL_PUBLISH_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub publish_timeout: Duration,
+}
+
+impl NatsOptions {
+    /// The JetStream bus configuration these options describe.
+    pub fn jetstream(&self) -> JetStreamConfig {
+        jetstream_config(
+            &self.nats_url,
+            &self.stream,
+            self.stream_max_age,
+            self.stream_max_bytes,
+            self.publish_timeout,
+        )
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -105,8 +169,19 @@ pub struct StandaloneArgs {
     /// JetStream stream name (only with --nats-url).
     #[arg(long, env = "CL_STREAM", default_value = "CAPTURES")]
     pub stream: String,
+    /// How long captures stay (only with --nats-url) in the stream (and large bodies in the object store).
+    #[arg(long, env = "CL_STREAM_MAX_AGE", default_value = "168h", value_parser = parse_duration)]
+    pub stream_max_age: Duration,
+    /// Stream size limit in bytes (oldest captures are dropped first); unlimited when unset.
+    #[arg(long, env = "CL_STREAM_MAX_BYTES")]
+    pub stream_max_bytes: Option<u64>,
+    /// How long a webhook waits for JetStream to make its capture durable before it gets 503.
+    #[arg(long, env = "CL_PUBLISH_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub publish_timeout: Duration,
     #[command(flatten)]
     pub ingest: IngestOptions,
+    #[command(flatten)]
+    pub query: QueryOptions,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -142,6 +217,8 @@ pub struct QueryArgs {
     #[command(flatten)]
     pub nats: NatsOptions,
     #[command(flatten)]
+    pub query: QueryOptions,
+    #[command(flatten)]
     pub common: CommonArgs,
 }
 
@@ -154,6 +231,36 @@ pub struct MigrateArgs {
         default_value = "postgres://postgres@127.0.0.1:5432/callback_listener"
     )]
     pub database_url: String,
+}
+
+impl StandaloneArgs {
+    /// The JetStream bus configuration, when `--nats-url` asks for one.
+    pub fn jetstream(&self) -> Option<JetStreamConfig> {
+        self.nats_url.as_deref().map(|url| {
+            jetstream_config(
+                url,
+                &self.stream,
+                self.stream_max_age,
+                self.stream_max_bytes,
+                self.publish_timeout,
+            )
+        })
+    }
+}
+
+fn jetstream_config(
+    url: &str,
+    stream: &str,
+    max_age: Duration,
+    max_bytes: Option<u64>,
+    publish_timeout: Duration,
+) -> JetStreamConfig {
+    JetStreamConfig {
+        max_age,
+        max_bytes,
+        publish_timeout,
+        ..JetStreamConfig::new(url, stream)
+    }
 }
 
 fn parse_proxies(raw: &str) -> Result<TrustedProxies, String> {

@@ -9,15 +9,15 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use common::bus::JetStreamConfig;
 use common::health::{self, Readiness};
 use common::{Bus, Store};
 use ingest::IngestConfig;
+use query::retention::RetentionConfig;
 use query::QueryConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{IngestArgs, IngestOptions, QueryArgs, StandaloneArgs};
+use crate::config::{IngestArgs, IngestOptions, QueryArgs, QueryOptions, StandaloneArgs};
 use crate::serve;
 
 const REGISTRY_SYNC: Duration = Duration::from_secs(30);
@@ -39,25 +39,21 @@ pub async fn standalone(
     let store = Store::connect(&args.database_url)
         .await
         .with_context(|| format!("opening the database {}", args.database_url))?;
-    let bus = match &args.nats_url {
-        Some(url) => Bus::jetstream(JetStreamConfig::new(url, &args.stream)).await?,
+    let bus = match args.jetstream() {
+        Some(config) => Bus::jetstream(config).await?,
         None => Bus::memory(),
     };
     let public_url = args
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", listener.local_addr().expect("bound")));
-    let config = QueryConfig { public_url };
-    run_with_writer(
-        store,
-        bus,
-        config,
-        Some(&args.ingest),
-        args.common.shutdown_timeout,
-        listener,
-        shutdown,
-    )
-    .await
+    let plan = Plan {
+        public_url,
+        query: &args.query,
+        ingest: Some(&args.ingest),
+        shutdown_timeout: args.common.shutdown_timeout,
+    };
+    run_with_writer(store, bus, plan, listener, shutdown).await
 }
 
 /// Split shape: webhooks in, JetStream out. No database.
@@ -66,7 +62,7 @@ pub async fn ingest(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let bus = Bus::jetstream(JetStreamConfig::new(&args.nats.nats_url, &args.nats.stream)).await?;
+    let bus = Bus::jetstream(args.nats.jetstream()).await?;
     let app =
         ingest::router(bus.clone(), ingest_config(&args.ingest)).merge(health::router(Readiness {
             bus: Some(bus),
@@ -88,35 +84,55 @@ pub async fn query(
     let store = Store::connect(&args.database_url)
         .await
         .with_context(|| format!("opening the database {}", args.database_url))?;
-    let bus = Bus::jetstream(JetStreamConfig::new(&args.nats.nats_url, &args.nats.stream)).await?;
-    let config = QueryConfig {
+    let bus = Bus::jetstream(args.nats.jetstream()).await?;
+    let plan = Plan {
         public_url: args.public_url.clone(),
+        query: &args.query,
+        ingest: None,
+        shutdown_timeout: args.common.shutdown_timeout,
     };
-    run_with_writer(
-        store,
-        bus,
-        config,
-        None,
-        args.common.shutdown_timeout,
-        listener,
-        shutdown,
-    )
-    .await
+    run_with_writer(store, bus, plan, listener, shutdown).await
 }
 
-/// Serves query (plus ingest when `ingest` is given) with the writer and the
-/// registry sync running beside it.
+/// What a process serving query runs, besides its store and bus.
+struct Plan<'a> {
+    public_url: String,
+    query: &'a QueryOptions,
+    /// Also serve webhooks (standalone).
+    ingest: Option<&'a IngestOptions>,
+    shutdown_timeout: Duration,
+}
+
+/// Serves query (plus ingest in standalone) with the writer, the registry
+/// sync and retention running beside it.
 async fn run_with_writer(
     store: Store,
     bus: Bus,
-    config: QueryConfig,
-    ingest: Option<&IngestOptions>,
-    shutdown_timeout: Duration,
+    plan: Plan<'_>,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let api_token = plan.query.token()?;
+    if api_token.is_none() {
+        tracing::warn!(
+            "no CL_API_TOKEN: the API and captures are open to anyone who can reach {}; \
+             keep it on loopback or set a token",
+            listener.local_addr()?
+        );
+    }
+    let config = QueryConfig {
+        public_url: plan.public_url,
+        api_token,
+        mask: query::Mask::new(plan.query.mask_headers.iter().cloned()),
+    };
+    let retention = RetentionConfig {
+        interval: plan.query.retention_interval,
+        default_max_requests: plan.query.default_max_requests,
+        default_ttl: plan.query.default_ttl,
+    };
+    let (ingest, shutdown_timeout) = (plan.ingest, plan.shutdown_timeout);
     // The registry must hold every path before the first webhook is judged.
-    bus.sync_paths(store.list_paths().await?).await?;
+    query::writer::reconcile(&bus, &store).await?;
     let background = CancellationToken::new();
     let writer = tokio::spawn(query::writer::run(
         bus.clone(),
@@ -127,6 +143,11 @@ async fn run_with_writer(
         bus.clone(),
         store.clone(),
         REGISTRY_SYNC,
+        background.clone(),
+    ));
+    let retention = tokio::spawn(query::retention::run(
+        store.clone(),
+        retention,
         background.clone(),
     ));
 
@@ -146,6 +167,7 @@ async fn run_with_writer(
     serve::bounded(shutdown_timeout, &background, async {
         let _ = writer.await;
         let _ = registry.await;
+        let _ = retention.await;
     })
     .await;
     served.transpose()?;

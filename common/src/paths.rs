@@ -129,6 +129,10 @@ impl PathTable {
         *self.write() = fresh;
     }
 
+    pub fn ids(&self) -> Vec<PathId> {
+        self.read().keys().cloned().collect()
+    }
+
     pub fn len(&self) -> usize {
         self.read().len()
     }

@@ -5,11 +5,14 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, StatusCode};
+use std::time::Duration;
+
+use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use common::paths::CustomResponse;
 use common::{ApiError, Capture, Header, PathId};
 use serde::Serialize;
 use uuid::Uuid;
@@ -36,9 +39,7 @@ pub(crate) async fn receive(
         .unwrap_or_default();
     let (raw_id, subpath) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path_id = PathId::parse(raw_id).map_err(|_| unknown_path())?;
-    if state.bus.paths().get(&path_id).is_none() {
-        return Err(unknown_path());
-    }
+    let path = state.bus.paths().get(&path_id).ok_or_else(unknown_path)?;
 
     let body = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
     let id = Uuid::now_v7();
@@ -66,6 +67,9 @@ pub(crate) async fn receive(
         received_at: now_micros(),
     };
     state.bus.publish(capture).await?;
+    if let Some(custom) = &path.settings.response {
+        return Ok(custom_response(custom).await);
+    }
     Ok((
         StatusCode::OK,
         Json(Received {
@@ -74,6 +78,25 @@ pub(crate) async fn receive(
         }),
     )
         .into_response())
+}
+
+/// The path's own answer, sent only after the capture is durable. Its
+/// headers were validated when the path was configured.
+async fn custom_response(custom: &CustomResponse) -> Response {
+    if custom.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(custom.delay_ms)).await;
+    }
+    let mut response = Response::new(Body::from(custom.body.clone()));
+    *response.status_mut() = StatusCode::from_u16(custom.status).unwrap_or(StatusCode::OK);
+    for (name, value) in &custom.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
 }
 
 fn unknown_path() -> ApiError {

@@ -2,8 +2,10 @@
 //! from the bus into the store, and serves the API, the live feed and the
 //! web page.
 
+mod access;
 mod api;
 mod page;
+pub mod retention;
 mod stream;
 pub mod writer;
 
@@ -13,6 +15,7 @@ use axum::Router;
 use common::{Bus, Store};
 use tokio_util::sync::CancellationToken;
 
+pub use access::Mask;
 pub use api::{method_not_allowed, openapi, route_not_found};
 
 /// Everything query needs, fixed at start-up.
@@ -20,6 +23,10 @@ pub use api::{method_not_allowed, openapi, route_not_found};
 pub struct QueryConfig {
     /// Base URL senders use to reach ingest; `webhook_url` is built from it.
     pub public_url: String,
+    /// When set, every `/api` route needs `Authorization: Bearer <token>`.
+    pub api_token: Option<String>,
+    /// Header values hidden in every output.
+    pub mask: Mask,
 }
 
 #[derive(Clone)]
@@ -39,5 +46,13 @@ pub fn router(store: Store, bus: Bus, config: QueryConfig, shutdown: Cancellatio
         config: Arc::new(config),
         shutdown,
     };
-    api::router(state).merge(page::router())
+    let token = state.config.api_token.clone();
+    let mut api = api::router(state);
+    if let Some(token) = token {
+        api = api.layer(axum::middleware::from_fn_with_state(
+            Arc::new(token),
+            access::require_api_token,
+        ));
+    }
+    api.merge(page::router())
 }

@@ -25,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use crate::access::Access;
 use crate::api::{existing, Query};
 use crate::QueryState;
 
@@ -43,6 +44,12 @@ pub struct StreamParams {
     /// Resume after this capture id, for clients that cannot set the
     /// `Last-Event-ID` header.
     last_event_id: Option<String>,
+    /// The API token, for clients (EventSource) that cannot set headers.
+    #[allow(dead_code)]
+    access_token: Option<String>,
+    /// A private path's read token, for clients that cannot set headers.
+    #[allow(dead_code)]
+    read_token: Option<String>,
 }
 
 pub(crate) fn openapi_router() -> OpenApiRouter<QueryState> {
@@ -81,9 +88,10 @@ pub async fn path_stream(
     State(state): State<QueryState>,
     Path(path_id): Path<String>,
     headers: HeaderMap,
+    access: Access,
     Query(params): Query<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let path = existing(&state, &path_id).await?;
+    let path = existing(&state, &path_id, &access).await?;
     let after = resume_point(&headers, &params)?;
     Ok(feed(state, Some(path.path_id), after))
 }
@@ -123,12 +131,25 @@ fn feed(
     Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
 
-fn event(summary: &CaptureSummary) -> Result<Event, Infallible> {
-    let data = serde_json::to_string(summary).expect("summary serializes");
+fn event(state: &QueryState, summary: &CaptureSummary) -> Result<Event, Infallible> {
+    let summary = state.config.mask.summary(summary.clone());
+    let data = serde_json::to_string(&summary).expect("summary serializes");
     Ok(Event::default()
         .id(summary.id.to_string())
         .event("request")
         .data(data))
+}
+
+/// Whether a capture belongs on this feed: the path's own feed shows its
+/// captures; the all-paths feed leaves private paths out.
+fn visible(state: &QueryState, path: Option<&PathId>, summary: &CaptureSummary) -> bool {
+    match path {
+        Some(p) => p.as_str() == summary.path_id,
+        None => PathId::parse(&summary.path_id)
+            .ok()
+            .and_then(|id| state.bus.paths().get(&id))
+            .is_some_and(|p| p.settings.read_token_sha256.is_none()),
+    }
 }
 
 /// Feeds one client; returns when the client goes away, lags or is done.
@@ -157,11 +178,14 @@ async fn pump(
                 }
             };
             for summary in &page {
-                if tx.send(event(summary)).await.is_err() {
+                cursor = summary.id;
+                if !visible(&state, path.as_ref(), summary) {
+                    continue;
+                }
+                if tx.send(event(&state, summary)).await.is_err() {
                     return;
                 }
                 sent.insert(summary.id);
-                cursor = summary.id;
             }
             if page.len() < PAGE as usize {
                 break;
@@ -180,13 +204,13 @@ async fn pump(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if path.as_ref().is_some_and(|p| p.as_str() != summary.path_id) {
+        if !visible(&state, path.as_ref(), &summary) {
             continue;
         }
         if !sent.is_empty() && sent.remove(&summary.id) {
             continue;
         }
-        if tx.send(event(&summary)).await.is_err() {
+        if tx.send(event(&state, &summary)).await.is_err() {
             return;
         }
     }

@@ -38,12 +38,14 @@ pub struct TestDb {
 impl TestDb {
     pub async fn new() -> Self {
         let admin = postgres_admin_url();
-        let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-            panic!(
+        let mut conn = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|e| {
+                panic!(
                 "cannot reach Postgres at {admin} ({e}); run the tests through scripts/test.sh, \
                  which starts it"
             )
-        });
+            });
         let name = unique("cl_test_");
         sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
             .execute(&mut conn)
@@ -61,14 +63,14 @@ impl Drop for TestDb {
         // Drop runs outside any runtime guarantee, so clean up on a thread of
         // its own with a small runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(rt) = rt {
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
                         let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = sqlx::raw_sql(&sql)
-                        .execute(&mut conn)
-                        .await;
+                        let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
                     }
                 });
             }
@@ -78,7 +80,7 @@ impl Drop for TestDb {
 }
 
 /// A unique JetStream stream name; the stream and everything derived from
-/// it (registry bucket, body object store) are deleted on drop.
+/// it (registry bucket, body object store, parked stream) are deleted on drop.
 pub struct TestStream {
     pub name: String,
 }
@@ -99,7 +101,9 @@ impl Drop for TestStream {
     fn drop(&mut self) {
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(rt) = rt {
                 rt.block_on(async {
                     if let Ok(client) = async_nats::connect(nats_url()).await {
@@ -108,10 +112,93 @@ impl Drop for TestStream {
                         // Key-value buckets and object stores are streams too.
                         let _ = js.delete_stream(format!("KV_{name}_PATHS")).await;
                         let _ = js.delete_stream(format!("OBJ_{name}_BODIES")).await;
+                        let _ = js.delete_stream(format!("{name}_PARKED")).await;
                     }
                 });
             }
         })
         .join();
+    }
+}
+
+/// A private `nats-server` (from `PATH`) with JetStream, on a random port and
+/// a temporary store directory, for tests that stop and restart NATS. The
+/// process is killed and the directory removed on drop.
+pub struct NatsServer {
+    pub port: u16,
+    pub store_dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl NatsServer {
+    /// Starts a server and waits until it accepts connections.
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("pick a free port")
+            .port();
+        let store_dir = std::env::temp_dir().join(unique("cl-nats-"));
+        std::fs::create_dir_all(&store_dir).expect("create the NATS store dir");
+        let mut server = Self {
+            port,
+            store_dir,
+            child: None,
+        };
+        server.restart().await;
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (like a crash: no lame-duck mode).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port and store directory.
+    pub async fn restart(&mut self) {
+        self.kill();
+        let child = std::process::Command::new("nats-server")
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
+            .arg(&self.store_dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start nats-server from PATH ({e})"));
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            if let Ok(client) = async_nats::connect(self.url()).await {
+                let js = async_nats::jetstream::new(client);
+                if js.query_account().await.is_ok() {
+                    return;
+                }
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nats-server on port {} did not come up",
+                self.port
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.store_dir);
     }
 }

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::both_shapes;
-use crate::support::{spawn_app, spawn_app_with, App, Shape};
+use crate::support::{spawn_app, spawn_app_with, App, Flags, Shape};
 
 async fn assert_error(r: reqwest::Response, status: u16, code: &str) {
     assert_eq!(r.status(), status);
@@ -182,7 +182,14 @@ async fn bad_log_queries_are_400(shape: Shape) {
 }
 
 async fn oversized_bodies_are_413_and_not_stored(shape: Shape) {
-    let app = spawn_app_with(shape, &["--max-body-bytes", "1024"]).await;
+    let app = spawn_app_with(
+        shape,
+        Flags {
+            ingest: &["--max-body-bytes", "1024"],
+            ..Flags::default()
+        },
+    )
+    .await;
     let path = app.new_path().await;
     app.send(app.webhook("POST", &path, "").body(vec![b'a'; 1024]))
         .await;

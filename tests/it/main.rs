@@ -8,4 +8,5 @@ mod fidelity;
 mod live;
 mod logs;
 mod openapi;
+mod shaping;
 pub mod support;

@@ -42,11 +42,17 @@ fn parse(args: &[&str]) -> Command {
 }
 
 pub async fn spawn_app(shape: Shape) -> App {
-    spawn_app_with(shape, &[]).await
+    spawn_app_with(shape, Flags::default()).await
 }
 
-/// `extra` flags are passed to every process.
-pub async fn spawn_app_with(shape: Shape, extra: &[&str]) -> App {
+/// Extra flags for the processes that take them (standalone takes both).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Flags<'a> {
+    pub ingest: &'a [&'a str],
+    pub query: &'a [&'a str],
+}
+
+pub async fn spawn_app_with(shape: Shape, flags: Flags<'_>) -> App {
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::new();
     let mut guards: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
@@ -56,7 +62,8 @@ pub async fn spawn_app_with(shape: Shape, extra: &[&str]) -> App {
             let db = format!("sqlite://{}/app.db", dir.display());
             let (l, url) = listener().await;
             let mut args = vec!["standalone", "--database-url", &db, "--public-url", &url];
-            args.extend_from_slice(extra);
+            args.extend_from_slice(flags.ingest);
+            args.extend_from_slice(flags.query);
             let Command::Standalone(a) = parse(&args) else {
                 unreachable!()
             };
@@ -81,13 +88,13 @@ pub async fn spawn_app_with(shape: Shape, extra: &[&str]) -> App {
                 "--public-url",
                 &ingest_url,
             ];
-            q.extend_from_slice(extra);
+            q.extend_from_slice(flags.query);
             let Command::Query(qa) = parse(&q) else {
                 unreachable!()
             };
             tasks.push(tokio::spawn(roles::query(qa, ql, shutdown.clone())));
             let mut i = vec!["ingest", "--nats-url", &nats, "--stream", &stream.name];
-            i.extend_from_slice(extra);
+            i.extend_from_slice(flags.ingest);
             let Command::Ingest(ia) = parse(&i) else {
                 unreachable!()
             };
@@ -121,6 +128,17 @@ impl Drop for DirGuard {
 }
 
 impl App {
+    /// Sends `Authorization: Bearer <token>` on every request from now on.
+    pub fn use_token(&mut self, token: &str) {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+        self.client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .default_headers(headers)
+            .build()
+            .unwrap();
+    }
+
     async fn wait_ready(&self) {
         for base in [&self.ingest, &self.api] {
             let url = format!("{base}/health/ready");

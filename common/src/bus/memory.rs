@@ -162,4 +162,8 @@ impl BusBackend for MemoryBus {
         }
         Ok(())
     }
+
+    fn parked_count(&self) -> u64 {
+        0
+    }
 }

@@ -64,6 +64,10 @@ pub trait BusBackend: Send + Sync + 'static {
     fn paths(&self) -> PathTable;
     /// Whether the bus can take captures right now (readiness).
     async fn ready(&self) -> Result<(), BusError>;
+    /// How many messages this process set aside because they could not be
+    /// decoded (JetStream parks them on `{stream}_PARKED`; the in-process bus
+    /// never has any).
+    fn parked_count(&self) -> u64;
 }
 
 /// The handle the rest of the code holds.

@@ -2,4 +2,6 @@
 //! suite is a set of generic checks instantiated once per implementation, so
 //! the backends cannot drift apart.
 
+mod bus;
+mod jetstream;
 mod store;

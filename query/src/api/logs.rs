@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::json::Query;
 use super::paths::existing;
+use crate::access::Access;
 use crate::QueryState;
 
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -33,6 +34,11 @@ pub struct LogParams {
     pub since: Option<String>,
     /// Only captures received before this RFC 3339 time.
     pub until: Option<String>,
+    /// Only captures with this header: `name`, or `name:value` for an exact value.
+    pub header: Option<String>,
+    /// Only captures whose body contains this text (ASCII case-insensitive;
+    /// the first 64 KiB of each body are searched).
+    pub q: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -53,8 +59,39 @@ fn parse_time(name: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
         })
 }
 
+/// `name` or `name:value`; names compare lower-case, as they are stored.
+fn parse_header_filter(raw: &str) -> Result<(String, Option<String>), ApiError> {
+    let (name, value) = match raw.split_once(':') {
+        Some((n, v)) => (n, Some(v.trim_start())),
+        None => (raw, None),
+    };
+    let bad = || {
+        ApiError::bad_request(
+            "invalid_header_filter",
+            "header must be `name` or `name:value`",
+        )
+    };
+    let name = axum::http::HeaderName::from_bytes(name.trim().as_bytes()).map_err(|_| bad())?;
+    if let Some(v) = value {
+        axum::http::HeaderValue::from_str(v).map_err(|_| bad())?;
+    }
+    Ok((name.as_str().to_owned(), value.map(str::to_owned)))
+}
+
+pub const MAX_SEARCH_LEN: usize = 256;
+
+fn parse_text(raw: &str) -> Result<String, ApiError> {
+    if raw.is_empty() || raw.len() > MAX_SEARCH_LEN || raw.contains('\0') {
+        return Err(ApiError::bad_request(
+            "invalid_search",
+            format!("q must be 1 to {MAX_SEARCH_LEN} bytes of text without NUL"),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
 impl LogParams {
-    fn to_query(&self) -> Result<LogQuery, ApiError> {
+    pub(crate) fn to_query(&self) -> Result<LogQuery, ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::bad_request(
@@ -96,6 +133,12 @@ impl LogParams {
                 .as_deref()
                 .map(|t| parse_time("until", t))
                 .transpose()?,
+            header: self
+                .header
+                .as_deref()
+                .map(parse_header_filter)
+                .transpose()?,
+            text: self.q.as_deref().map(parse_text).transpose()?,
         })
     }
 }
@@ -111,10 +154,11 @@ impl LogParams {
 pub async fn list(
     State(state): State<QueryState>,
     Path(path_id): Path<String>,
+    access: Access,
     Query(params): Query<LogParams>,
 ) -> Result<Json<LogPage>, ApiError> {
     let mut q = params.to_query()?;
-    let path = existing(&state, &path_id).await?;
+    let path = existing(&state, &path_id, &access).await?;
     let limit = q.limit;
     // One extra row tells whether another page exists.
     q.limit += 1;
@@ -125,6 +169,10 @@ pub async fn list(
     } else {
         None
     };
+    let items = items
+        .into_iter()
+        .map(|s| state.config.mask.summary(s))
+        .collect();
     Ok(Json(LogPage { items, next_cursor }))
 }
 
@@ -132,8 +180,9 @@ pub(crate) async fn load(
     state: &QueryState,
     path_id: &str,
     request_id: &str,
+    access: &Access,
 ) -> Result<Capture, ApiError> {
-    let path = existing(state, path_id).await?;
+    let path = existing(state, path_id, access).await?;
     let id = Uuid::try_parse(request_id)
         .map_err(|_| ApiError::bad_request("invalid_request_id", "request id must be a UUID"))?;
     state
@@ -154,8 +203,10 @@ pub(crate) async fn load(
 pub async fn detail(
     State(state): State<QueryState>,
     Path((path_id, request_id)): Path<(String, String)>,
+    access: Access,
 ) -> Result<Json<CaptureDetail>, ApiError> {
-    Ok(Json(load(&state, &path_id, &request_id).await?.detail()))
+    let capture = load(&state, &path_id, &request_id, &access).await?;
+    Ok(Json(state.config.mask.detail(capture.detail())))
 }
 
 /// The raw body, with its original content type, as a download. Served so a
@@ -170,8 +221,9 @@ pub async fn detail(
 pub async fn body(
     State(state): State<QueryState>,
     Path((path_id, request_id)): Path<(String, String)>,
+    access: Access,
 ) -> Result<Response, ApiError> {
-    let capture = load(&state, &path_id, &request_id).await?;
+    let capture = load(&state, &path_id, &request_id, &access).await?;
     let content_type = capture
         .content_type()
         .and_then(|ct| HeaderValue::from_str(&ct).ok())
@@ -196,4 +248,22 @@ pub async fn body(
         capture.body,
     )
         .into_response())
+}
+
+/// Delete every capture of a path (the path itself stays).
+#[utoipa::path(delete, path = "/api/paths/{path_id}/logs", tag = "logs",
+    params(("path_id" = String, Path)),
+    responses(
+        (status = 204, description = "cleared"),
+        (status = 400, body = common::http_error::ErrorBody),
+        (status = 404, body = common::http_error::ErrorBody),
+    ))]
+pub async fn clear(
+    State(state): State<QueryState>,
+    Path(path_id): Path<String>,
+    access: Access,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let path = existing(&state, &path_id, &access).await?;
+    state.store.clear_captures(&path.path_id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

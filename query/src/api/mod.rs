@@ -2,6 +2,7 @@
 //! document generated from the same handlers (so the two cannot drift).
 
 mod docs;
+mod export;
 mod json;
 mod logs;
 mod paths;
@@ -40,8 +41,9 @@ struct ApiDoc;
 fn api_router() -> OpenApiRouter<QueryState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(paths::create, paths::list))
-        .routes(routes!(paths::get, paths::delete))
-        .routes(routes!(logs::list))
+        .routes(routes!(paths::get, paths::update, paths::delete))
+        .routes(routes!(logs::list, logs::clear))
+        .routes(routes!(export::export))
         .routes(routes!(logs::detail))
         .routes(routes!(logs::body))
         .merge(crate::stream::openapi_router())

@@ -1,15 +1,22 @@
-//! `/api/paths`: create, list, read and delete the webhook URLs.
+//! `/api/paths`: create, list, read, configure and delete the webhook URLs.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
+use common::paths::{CustomResponse, PathSettings};
 use common::{ApiError, PathId, PathInfo, StoreError};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use super::json::OptionalJson;
+use crate::access::{new_read_token, Access};
 use crate::QueryState;
+
+/// Most captures a path may be configured to keep.
+pub const MAX_MAX_REQUESTS: u64 = 10_000_000;
+/// Longest per-path time to live: ten years.
+pub const MAX_TTL_SECONDS: u64 = 10 * 365 * 24 * 3600;
 
 /// Body of `POST /api/paths`; every field is optional.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -17,6 +24,39 @@ use crate::QueryState;
 pub struct CreatePath {
     /// `^[A-Za-z0-9_-]{1,64}$`; a random id is chosen when absent.
     pub path_id: Option<String>,
+    /// The answer senders get instead of the default 200 JSON.
+    pub response: Option<CustomResponse>,
+    /// Keep at most this many captures (the newest).
+    pub max_requests: Option<u64>,
+    /// Remove captures older than this many seconds.
+    pub ttl_seconds: Option<u64>,
+    /// A private path's captures are readable only with its read token,
+    /// returned once in this answer.
+    #[serde(default)]
+    pub private: bool,
+}
+
+/// Body of `PATCH /api/paths/{path_id}`: a field that is absent is left as
+/// is; `null` clears it.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePath {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<CustomResponse>)]
+    pub response: Option<Option<CustomResponse>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u64>)]
+    pub max_requests: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u64>)]
+    pub ttl_seconds: Option<Option<u64>>,
+}
+
+/// Tells "absent" (outer `None`, via `default`) from `null` (`Some(None)`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -25,6 +65,17 @@ pub struct PathView {
     /// Where senders post: `{public_url}/webhook/{path_id}`.
     pub webhook_url: String,
     pub created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response: Option<CustomResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_requests: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u64>,
+    pub private: bool,
+    /// Only in the answer that created a private path; it is not stored and
+    /// cannot be shown again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_token: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -42,6 +93,11 @@ impl PathView {
                 path.path_id
             ),
             created_at: path.created_at,
+            response: path.settings.response.clone(),
+            max_requests: path.settings.max_requests,
+            ttl_seconds: path.settings.ttl_seconds,
+            private: path.settings.read_token_sha256.is_some(),
+            read_token: None,
         }
     }
 }
@@ -51,14 +107,46 @@ pub(crate) fn parse_path_id(raw: &str) -> Result<PathId, ApiError> {
     PathId::parse(raw).map_err(|e| ApiError::bad_request("invalid_path_id", e.to_string()))
 }
 
-/// Loads a path or answers 404.
-pub(crate) async fn existing(state: &QueryState, raw: &str) -> Result<PathInfo, ApiError> {
+fn not_found(id: &PathId) -> ApiError {
+    ApiError::not_found("path_not_found", format!("no path {:?}", id.as_str()))
+}
+
+/// Loads a path the request may see, or answers 404 (a private path without
+/// its read token is indistinguishable from a missing one).
+pub(crate) async fn existing(
+    state: &QueryState,
+    raw: &str,
+    access: &Access,
+) -> Result<PathInfo, ApiError> {
     let id = parse_path_id(raw)?;
-    state
-        .store
-        .get_path(&id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("path_not_found", format!("no path {id:?}")))
+    match state.store.get_path(&id).await? {
+        Some(path) if access.may_read(&path) => Ok(path),
+        _ => Err(not_found(&id)),
+    }
+}
+
+fn validate(
+    response: Option<&CustomResponse>,
+    max_requests: Option<u64>,
+    ttl: Option<u64>,
+) -> Result<(), ApiError> {
+    if let Some(r) = response {
+        r.validate()
+            .map_err(|m| ApiError::bad_request("invalid_response", m))?;
+    }
+    if max_requests.is_some_and(|n| n == 0 || n > MAX_MAX_REQUESTS) {
+        return Err(ApiError::bad_request(
+            "invalid_max_requests",
+            format!("max_requests must be between 1 and {MAX_MAX_REQUESTS}"),
+        ));
+    }
+    if ttl.is_some_and(|t| t == 0 || t > MAX_TTL_SECONDS) {
+        return Err(ApiError::bad_request(
+            "invalid_ttl",
+            format!("ttl_seconds must be between 1 and {MAX_TTL_SECONDS}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Create a path.
@@ -66,7 +154,7 @@ pub(crate) async fn existing(state: &QueryState, raw: &str) -> Result<PathInfo, 
     request_body(content = Option<CreatePath>, content_type = "application/json"),
     responses(
         (status = 201, body = PathView),
-        (status = 400, description = "invalid path id or JSON", body = common::http_error::ErrorBody),
+        (status = 400, description = "invalid path id, settings or JSON", body = common::http_error::ErrorBody),
         (status = 409, description = "the path id is taken", body = common::http_error::ErrorBody),
         (status = 415, description = "body is not JSON", body = common::http_error::ErrorBody),
     ))]
@@ -79,7 +167,15 @@ pub async fn create(
         Some(raw) => parse_path_id(raw)?,
         None => PathId::random(),
     };
-    let path = PathInfo::new(path_id);
+    validate(body.response.as_ref(), body.max_requests, body.ttl_seconds)?;
+    let read_token = body.private.then(new_read_token);
+    let mut path = PathInfo::new(path_id);
+    path.settings = PathSettings {
+        response: body.response,
+        max_requests: body.max_requests,
+        ttl_seconds: body.ttl_seconds,
+        read_token_sha256: read_token.as_ref().map(|(_, digest)| digest.clone()),
+    };
     state.store.create_path(&path).await.map_err(|e| match e {
         StoreError::Conflict => ApiError::new(
             StatusCode::CONFLICT,
@@ -94,16 +190,22 @@ pub async fn create(
         let _ = state.store.delete_path(&path.path_id).await;
         return Err(e.into());
     }
-    Ok((StatusCode::CREATED, Json(PathView::new(&state, &path))))
+    let mut view = PathView::new(&state, &path);
+    view.read_token = read_token.map(|(token, _)| token);
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
-/// List paths, newest first.
+/// List paths, newest first (private paths are not listed).
 #[utoipa::path(get, path = "/api/paths", tag = "paths",
     responses((status = 200, body = PathList)))]
 pub async fn list(State(state): State<QueryState>) -> Result<Json<PathList>, ApiError> {
     let paths = state.store.list_paths().await?;
     Ok(Json(PathList {
-        items: paths.iter().map(|p| PathView::new(&state, p)).collect(),
+        items: paths
+            .iter()
+            .filter(|p| p.settings.read_token_sha256.is_none())
+            .map(|p| PathView::new(&state, p))
+            .collect(),
     }))
 }
 
@@ -118,8 +220,47 @@ pub async fn list(State(state): State<QueryState>) -> Result<Json<PathList>, Api
 pub async fn get(
     State(state): State<QueryState>,
     Path(path_id): Path<String>,
+    access: Access,
 ) -> Result<Json<PathView>, ApiError> {
-    let path = existing(&state, &path_id).await?;
+    let path = existing(&state, &path_id, &access).await?;
+    Ok(Json(PathView::new(&state, &path)))
+}
+
+/// Change a path's custom response or retention; takes effect on every
+/// ingest within a second.
+#[utoipa::path(patch, path = "/api/paths/{path_id}", tag = "paths",
+    params(("path_id" = String, Path)),
+    request_body(content = UpdatePath, content_type = "application/json"),
+    responses(
+        (status = 200, body = PathView),
+        (status = 400, body = common::http_error::ErrorBody),
+        (status = 404, body = common::http_error::ErrorBody),
+    ))]
+pub async fn update(
+    State(state): State<QueryState>,
+    Path(path_id): Path<String>,
+    access: Access,
+    OptionalJson(body): OptionalJson<UpdatePath>,
+) -> Result<Json<PathView>, ApiError> {
+    let body = body.unwrap_or_default();
+    let mut path = existing(&state, &path_id, &access).await?;
+    let s = &mut path.settings;
+    if let Some(response) = body.response {
+        s.response = response;
+    }
+    if let Some(max) = body.max_requests {
+        s.max_requests = max;
+    }
+    if let Some(ttl) = body.ttl_seconds {
+        s.ttl_seconds = ttl;
+    }
+    validate(s.response.as_ref(), s.max_requests, s.ttl_seconds)?;
+    if !state.store.update_path(&path).await? {
+        return Err(not_found(&path.path_id));
+    }
+    // The store holds the change; the periodic registry sync repairs a
+    // failed announcement, but say so rather than pretend it is live.
+    state.bus.put_path(&path).await?;
     Ok(Json(PathView::new(&state, &path)))
 }
 
@@ -134,15 +275,13 @@ pub async fn get(
 pub async fn delete(
     State(state): State<QueryState>,
     Path(path_id): Path<String>,
+    access: Access,
 ) -> Result<StatusCode, ApiError> {
-    let id = parse_path_id(&path_id)?;
+    let path = existing(&state, &path_id, &access).await?;
     // Registry first, so ingest stops accepting before the rows go.
-    state.bus.remove_path(&id).await?;
-    if !state.store.delete_path(&id).await? {
-        return Err(ApiError::not_found(
-            "path_not_found",
-            format!("no path {id:?}"),
-        ));
+    state.bus.remove_path(&path.path_id).await?;
+    if !state.store.delete_path(&path.path_id).await? {
+        return Err(not_found(&path.path_id));
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,269 @@
+//! Consuming: batches from the durable pull consumer into the store, acked
+//! only after the commit; poison messages parked; summaries announced live.
+
+use std::time::Duration;
+
+use async_nats::jetstream::context::Publish;
+use async_nats::jetstream::{object_store, AckKind, Message};
+use bytes::Bytes;
+use futures::StreamExt as _;
+use tokio::io::AsyncReadExt as _;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{unavailable, JetStreamBus, HEADROOM};
+use crate::bus::BusError;
+use crate::capture::Capture;
+use crate::envelope::{self, BodyRef, DecodeError};
+use crate::store::Store;
+
+/// Most messages per store transaction.
+const BATCH: usize = 500;
+/// Most message bytes per fetch (out-of-band bodies are not counted: they
+/// arrive one by one from the object store).
+const BATCH_BYTES: usize = 32 << 20;
+/// How long an idle consumer waits for the next message before it looks at
+/// the shutdown signal again.
+const LONG_POLL: Duration = Duration::from_secs(1);
+/// Upper bound on one fetch, in case the server's end-of-batch reply is lost.
+const FETCH_DEADLINE: Duration = Duration::from_secs(5);
+/// How long the store may be down before JetStream redelivers a batch that
+/// could not be committed.
+const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Why a message was parked; the last token of its parked subject.
+fn reason(e: &DecodeError) -> &'static str {
+    match e {
+        DecodeError::NoMetaLine => "no_meta_line",
+        DecodeError::Meta(_) => "bad_meta",
+        DecodeError::Version(_) => "unknown_version",
+        DecodeError::HeaderValue => "bad_header",
+        DecodeError::BodySize { .. } => "body_size",
+    }
+}
+
+enum BodyError {
+    /// The object is gone (expired or deleted): the message can never be
+    /// completed, so it is parked.
+    Missing,
+    /// NATS trouble: leave the batch unacknowledged and try again.
+    Transient(BusError),
+}
+
+impl JetStreamBus {
+    pub(super) async fn consume_into(
+        &self,
+        store: Store,
+        shutdown: CancellationToken,
+    ) -> Result<(), BusError> {
+        while !shutdown.is_cancelled() {
+            if self.connected().is_err() {
+                // The client reconnects on its own; wait for it here rather
+                // than in the caller's (longer) backoff.
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    () = shutdown.cancelled() => {}
+                }
+                continue;
+            }
+            let mut batch = self.fetch(BATCH, false).await?;
+            if batch.is_empty() {
+                // Idle: park one pull request on the server, bounded so the
+                // shutdown signal is seen within LONG_POLL.
+                batch = self.fetch(1, true).await?;
+                if batch.is_empty() {
+                    continue;
+                }
+                batch.extend(self.fetch(BATCH - 1, false).await?);
+            }
+            self.handle(&store, batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Up to `max` messages: those available now, or (`wait`) the first to
+    /// arrive within [`LONG_POLL`].
+    async fn fetch(&self, max: usize, wait: bool) -> Result<Vec<Message>, BusError> {
+        let budget = BATCH_BYTES.max(2 * self.client.server_info().max_payload);
+        let batch = if wait {
+            self.consumer
+                .batch()
+                .max_messages(max)
+                .max_bytes(budget)
+                .expires(LONG_POLL)
+                .messages()
+                .await
+        } else {
+            self.consumer
+                .fetch()
+                .max_messages(max)
+                .max_bytes(budget)
+                .messages()
+                .await
+        };
+        let mut batch = batch.map_err(|e| unavailable("requesting messages", e))?;
+        let deadline = Instant::now() + LONG_POLL + FETCH_DEADLINE;
+        let mut out = Vec::new();
+        loop {
+            match tokio::time::timeout_at(deadline, batch.next()).await {
+                Ok(Some(Ok(m))) => out.push(m),
+                Ok(Some(Err(e))) if out.is_empty() => {
+                    return Err(unavailable("receiving messages", e))
+                }
+                // Keep what arrived; the next fetch reports a lasting problem.
+                Ok(Some(Err(_))) | Ok(None) | Err(_) => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decodes, commits in one transaction, then acknowledges and announces.
+    async fn handle(&self, store: &Store, batch: Vec<Message>) -> Result<(), BusError> {
+        let mut captures: Vec<Capture> = Vec::with_capacity(batch.len());
+        let mut committed: Vec<Message> = Vec::with_capacity(batch.len());
+        for m in batch {
+            let env = match envelope::decode(&m.payload) {
+                Ok(env) => env,
+                Err(e) => {
+                    self.park(&m, reason(&e), &e.to_string()).await;
+                    continue;
+                }
+            };
+            let mut capture = env.capture;
+            if let Some(body_ref) = env.body_ref {
+                match self.get_body(&body_ref).await {
+                    Ok(body) => capture.body = body,
+                    Err(BodyError::Missing) => {
+                        self.park(&m, "body_missing", "out-of-band body not found")
+                            .await;
+                        continue;
+                    }
+                    Err(BodyError::Transient(e)) => {
+                        nak_all(committed.iter().chain(std::iter::once(&m))).await;
+                        return Err(e);
+                    }
+                }
+            }
+            captures.push(capture);
+            committed.push(m);
+        }
+        if captures.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = store.insert_batch(&captures).await {
+            tracing::warn!(error = %e, batch = captures.len(), "store insert failed; batch will be redelivered");
+            nak_all(committed.iter()).await;
+            return Err(e.into());
+        }
+        // A lost ack only means a redelivery, which the idempotent insert absorbs.
+        for m in &committed {
+            if let Err(e) = m.ack().await {
+                tracing::debug!(error = %e, "ack failed; the message will be redelivered");
+            }
+        }
+        self.announce(captures).await;
+        Ok(())
+    }
+
+    async fn get_body(&self, body_ref: &BodyRef) -> Result<Bytes, BodyError> {
+        let bucket = if body_ref.bucket == self.config.bodies_bucket() {
+            self.bodies.clone()
+        } else {
+            self.js
+                .get_object_store(&body_ref.bucket)
+                .await
+                .map_err(|_| BodyError::Missing)?
+        };
+        let mut object = bucket
+            .get(&body_ref.object)
+            .await
+            .map_err(|e| match e.kind() {
+                object_store::GetErrorKind::NotFound => BodyError::Missing,
+                _ => BodyError::Transient(unavailable("fetching an out-of-band body", e)),
+            })?;
+        let mut body = Vec::with_capacity(object.info().size);
+        object
+            .read_to_end(&mut body)
+            .await
+            .map_err(|e| BodyError::Transient(unavailable("reading an out-of-band body", e)))?;
+        Ok(Bytes::from(body))
+    }
+
+    /// Moves a message that can never be stored out of the way: a raw copy
+    /// goes to the parked stream, then the original is terminated so it
+    /// stops blocking the consumer. Payload bytes are never logged.
+    async fn park(&self, m: &Message, reason: &str, detail: &str) {
+        let seq = m.info().map(|i| i.stream_sequence).unwrap_or_default();
+        tracing::warn!(
+            reason,
+            detail,
+            subject = %m.subject,
+            stream_sequence = seq,
+            bytes = m.payload.len(),
+            "parking a message that cannot be stored"
+        );
+        let publish = Publish::build()
+            .payload(m.payload.clone())
+            .message_id(format!("{}-{seq}", self.config.stream))
+            .header("CL-Parked-Reason", reason)
+            .header("CL-Original-Subject", m.subject.as_str());
+        let parked = match self
+            .js
+            .send_publish(self.config.parked_subject(reason), publish)
+            .await
+        {
+            Ok(ack) => ack.await.map(drop).map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = parked {
+            tracing::error!(error = %e, stream_sequence = seq, "could not park a message; it will be redelivered");
+            return;
+        }
+        self.parked
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Err(e) = m.ack_with(AckKind::Term).await {
+            tracing::debug!(error = %e, "terminating a parked message failed; it will be parked again");
+        }
+    }
+
+    /// Publishes the committed batch's summaries, in id order, on the live
+    /// subject: one JSON array per message (split only when too large).
+    async fn announce(&self, mut captures: Vec<Capture>) {
+        captures.sort_by_key(|c| c.id);
+        let limit = self
+            .client
+            .server_info()
+            .max_payload
+            .saturating_sub(HEADROOM);
+        let mut chunk: Vec<u8> = Vec::new();
+        for c in &captures {
+            let json = serde_json::to_vec(&c.summary()).expect("summary serializes");
+            if !chunk.is_empty() && chunk.len() + json.len() + 2 > limit {
+                self.send_live(std::mem::take(&mut chunk)).await;
+            }
+            chunk.push(if chunk.is_empty() { b'[' } else { b',' });
+            chunk.extend_from_slice(&json);
+        }
+        if !chunk.is_empty() {
+            self.send_live(chunk).await;
+        }
+    }
+
+    async fn send_live(&self, mut chunk: Vec<u8>) {
+        chunk.push(b']');
+        if let Err(e) = self
+            .client
+            .publish(self.config.live_subject(), chunk.into())
+            .await
+        {
+            tracing::warn!(error = %e, "could not announce committed captures live");
+        }
+    }
+}
+
+/// Asks for prompt redelivery of messages that could not be committed now.
+async fn nak_all<'a>(messages: impl Iterator<Item = &'a Message>) {
+    for m in messages {
+        let _ = m.ack_with(AckKind::Nak(Some(RETRY_DELAY))).await;
+    }
+}

@@ -1,0 +1,115 @@
+//! The live feed: every bus instance hears the summaries that any writer
+//! announces on the core subject `{prefix}_live` and fans them out to its
+//! local receivers.
+//!
+//! Core NATS drops messages while disconnected, so a receiver must never
+//! believe it saw everything across a reconnect: on every connection change
+//! the broadcast sender is replaced, which ends existing receivers (they see
+//! `Closed`); SSE clients then resume from the store with `Last-Event-ID`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+
+use async_nats::Event;
+use futures::StreamExt as _;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use super::{unavailable, JetStreamConfig};
+use crate::bus::{BusError, LIVE_CAPACITY};
+use crate::capture::CaptureSummary;
+
+type Sender = broadcast::Sender<Arc<CaptureSummary>>;
+
+pub(super) struct LiveHub {
+    sender: RwLock<Sender>,
+    /// Set between a disconnect and the next connect, so the first connect
+    /// (which may be reported after receivers exist) ends nobody.
+    disconnected: AtomicBool,
+}
+
+impl LiveHub {
+    pub(super) fn new() -> Self {
+        Self {
+            sender: RwLock::new(broadcast::channel(LIVE_CAPACITY).0),
+            disconnected: AtomicBool::new(false),
+        }
+    }
+
+    pub(super) fn subscribe(&self) -> broadcast::Receiver<Arc<CaptureSummary>> {
+        self.current().subscribe()
+    }
+
+    /// Called by the NATS client on connection events.
+    pub(super) fn on_event(&self, event: &Event) {
+        match event {
+            Event::Disconnected | Event::Closed => {
+                self.disconnected.store(true, Ordering::SeqCst);
+                tracing::warn!(%event, "NATS connection lost; ending live receivers");
+                self.renew();
+            }
+            Event::Connected => {
+                // Receivers that subscribed while disconnected missed messages too.
+                if self.disconnected.swap(false, Ordering::SeqCst) {
+                    tracing::info!(%event, "NATS connection back; ending live receivers");
+                    self.renew();
+                }
+            }
+            Event::SlowConsumer(_) => {
+                // A dropped live message is a gap: end receivers so they resume.
+                tracing::warn!(%event, "NATS reports a slow consumer; ending live receivers");
+                self.renew();
+            }
+            _ => tracing::debug!(%event, "NATS event"),
+        }
+    }
+
+    /// Replaces the sender; receivers of the old one see `Closed`.
+    fn renew(&self) {
+        *self.sender.write().unwrap_or_else(|e| e.into_inner()) =
+            broadcast::channel(LIVE_CAPACITY).0;
+    }
+
+    fn current(&self) -> Sender {
+        self.sender
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Subscribes to the live subject and forwards until `stop` fires.
+    pub(super) async fn start(
+        self: &Arc<Self>,
+        client: &async_nats::Client,
+        config: &JetStreamConfig,
+        stop: CancellationToken,
+    ) -> Result<(), BusError> {
+        let mut sub = client
+            .subscribe(config.live_subject())
+            .await
+            .map_err(|e| unavailable("subscribing to the live subject", e))?;
+        let hub = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                let message = tokio::select! {
+                    m = sub.next() => m,
+                    () = stop.cancelled() => None,
+                };
+                let (Some(message), Some(hub)) = (message, hub.upgrade()) else {
+                    break;
+                };
+                match serde_json::from_slice::<Vec<CaptureSummary>>(&message.payload) {
+                    Ok(summaries) => {
+                        let sender = hub.current();
+                        for s in summaries {
+                            // No receivers is fine: nobody is watching.
+                            let _ = sender.send(Arc::new(s));
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "ignoring a malformed live message"),
+                }
+            }
+        });
+        Ok(())
+    }
+}

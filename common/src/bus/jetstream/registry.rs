@@ -1,0 +1,210 @@
+//! The path registry: a JetStream key-value bucket (`{stream}_PATHS`, key =
+//! path id, value = `PathInfo` JSON) mirrored into a local [`PathTable`] by
+//! a watcher, so ingest judges each webhook without a round trip and hears of
+//! new or deleted paths within milliseconds.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv};
+use futures::{StreamExt as _, TryStreamExt as _};
+use tokio_util::sync::CancellationToken;
+
+use super::{unavailable, JetStreamConfig};
+use crate::bus::BusError;
+use crate::path_id::PathId;
+use crate::paths::{PathInfo, PathTable};
+
+/// How long the initial load may take before the registry starts with what
+/// it has (the watcher keeps filling it in).
+const LOAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest pause between attempts to re-watch the bucket after an error.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+pub(super) struct Registry {
+    kv: kv::Store,
+    table: PathTable,
+}
+
+impl Registry {
+    /// Opens (or creates) the bucket and returns once the table holds the
+    /// bucket's current contents; a background task keeps it current until
+    /// `stop` fires.
+    pub(super) async fn open(
+        js: &jetstream::Context,
+        config: &JetStreamConfig,
+        stop: CancellationToken,
+    ) -> Result<Self, BusError> {
+        let bucket = config.registry_bucket();
+        let kv = match js.get_key_value(&bucket).await {
+            Ok(kv) => kv,
+            Err(_) => js
+                .create_key_value(kv::Config {
+                    bucket,
+                    description: "CallbackListener path registry".into(),
+                    history: 1,
+                    storage: jetstream::stream::StorageType::File,
+                    num_replicas: config.replicas,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| unavailable("creating the path registry", e))?,
+        };
+        let table = PathTable::default();
+        let watch = load(&kv, &table).await?;
+        tokio::spawn(follow(kv.clone(), table.clone(), watch, stop));
+        Ok(Self { kv, table })
+    }
+
+    pub(super) fn table(&self) -> PathTable {
+        self.table.clone()
+    }
+
+    pub(super) async fn put(&self, path: &PathInfo) -> Result<(), BusError> {
+        let value = serde_json::to_vec(path).expect("path info serializes");
+        self.kv
+            .put(path.path_id.as_str(), value.into())
+            .await
+            .map_err(|e| unavailable("writing the path registry", e))?;
+        // Our own change also arrives through the watcher; applying it now
+        // gives this process read-your-writes.
+        self.table.insert(path.clone());
+        Ok(())
+    }
+
+    pub(super) async fn remove(&self, id: &PathId) -> Result<(), BusError> {
+        self.kv
+            .delete(id.as_str())
+            .await
+            .map_err(|e| unavailable("deleting from the path registry", e))?;
+        self.table.remove(id);
+        Ok(())
+    }
+
+    /// Makes the bucket hold exactly `paths`, writing only what differs.
+    pub(super) async fn sync(&self, paths: Vec<PathInfo>) -> Result<(), BusError> {
+        let keys: HashSet<String> = self
+            .kv
+            .keys()
+            .await
+            .map_err(|e| unavailable("listing the path registry", e))?
+            .try_collect()
+            .await
+            .map_err(|e| unavailable("listing the path registry", e))?;
+        let wanted: HashSet<&str> = paths.iter().map(|p| p.path_id.as_str()).collect();
+        for path in &paths {
+            let current = self.table.get(&path.path_id);
+            if !keys.contains(path.path_id.as_str()) || current.as_deref() != Some(path) {
+                self.put(path).await?;
+            }
+        }
+        for key in keys.iter().filter(|k| !wanted.contains(k.as_str())) {
+            match PathId::parse(key) {
+                Ok(id) => self.remove(&id).await?,
+                // Not one of ours (no valid path id): remove it all the same.
+                Err(_) => self
+                    .kv
+                    .delete(key)
+                    .await
+                    .map_err(|e| unavailable("deleting from the path registry", e))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Replaces the table with the bucket's current contents and returns the
+/// watcher positioned after them.
+async fn load(kv: &kv::Store, table: &PathTable) -> Result<kv::Watch, BusError> {
+    let status = kv
+        .status()
+        .await
+        .map_err(|e| unavailable("reading the path registry", e))?;
+    let mut watch = kv
+        .watch_with_history(">")
+        .await
+        .map_err(|e| unavailable("watching the path registry", e))?;
+    let mut fresh: HashMap<String, PathInfo> = HashMap::new();
+    // Every key has a last message (a value or a delete marker), so a
+    // non-empty bucket always delivers an initial batch ending at delta 0.
+    if status.info.state.messages > 0 {
+        let initial = async {
+            while let Some(entry) = watch.next().await {
+                let entry = entry.map_err(|e| unavailable("loading the path registry", e))?;
+                let last = entry.delta == 0;
+                match decode(&entry) {
+                    Some(info) => fresh.insert(entry.key, info),
+                    None => fresh.remove(&entry.key),
+                };
+                if last {
+                    break;
+                }
+            }
+            Ok::<_, BusError>(())
+        };
+        match tokio::time::timeout(LOAD_TIMEOUT, initial).await {
+            Ok(result) => result?,
+            Err(_) => tracing::warn!("path registry load is slow; starting with what arrived"),
+        }
+    }
+    table.replace_all(fresh.into_values());
+    Ok(watch)
+}
+
+/// The value of a put entry; `None` for deletes (and unreadable values,
+/// which are logged: a path the registry cannot describe is not served).
+fn decode(entry: &kv::Entry) -> Option<PathInfo> {
+    if entry.operation != kv::Operation::Put {
+        return None;
+    }
+    match serde_json::from_slice(&entry.value) {
+        Ok(info) => Some(info),
+        Err(e) => {
+            tracing::warn!(key = %entry.key, error = %e, "unreadable path registry entry");
+            None
+        }
+    }
+}
+
+fn apply(table: &PathTable, entry: &kv::Entry) {
+    match (decode(entry), PathId::parse(&entry.key)) {
+        (Some(info), _) => table.insert(info),
+        (None, Ok(id)) => table.remove(&id),
+        (None, Err(_)) => {}
+    }
+}
+
+/// Applies changes as they come; on a watcher error, waits (with backoff)
+/// and reloads the whole bucket, so no change is missed across an outage.
+async fn follow(kv: kv::Store, table: PathTable, mut watch: kv::Watch, stop: CancellationToken) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let next = tokio::select! {
+            e = watch.next() => e,
+            () = stop.cancelled() => return,
+        };
+        match next {
+            Some(Ok(entry)) => {
+                apply(&table, &entry);
+                backoff = Duration::from_millis(100);
+                continue;
+            }
+            Some(Err(e)) => tracing::warn!(error = %e, "path registry watch failed; reloading"),
+            None => tracing::warn!("path registry watch ended; reloading"),
+        }
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(backoff) => {}
+                () = stop.cancelled() => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+            match load(&kv, &table).await {
+                Ok(w) => {
+                    watch = w;
+                    break;
+                }
+                Err(e) => tracing::warn!(error = %e, "path registry reload failed"),
+            }
+        }
+    }
+}

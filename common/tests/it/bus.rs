@@ -1,0 +1,249 @@
+//! Bus conformance: every check runs against the in-process bus (with
+//! SQLite) and JetStream (with Postgres, against the real servers).
+
+use std::any::Any;
+use std::collections::HashSet;
+use std::future::Future;
+use std::time::Duration;
+
+use common::bus::JetStreamConfig;
+use common::{Bus, Capture, PathId, PathInfo, Store};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::store::{capture, tempdir};
+
+/// A fresh bus and store, a second bus on the same configuration (another
+/// process's view: the same bus for the in-process backend), and whatever
+/// must live as long as they do.
+pub struct Env {
+    pub bus: Bus,
+    pub store: Store,
+    pub peer: Bus,
+    _guards: Box<dyn Any + Send>,
+}
+
+pub async fn memory_sqlite() -> Env {
+    let dir = tempdir::Dir::new();
+    let store = Store::connect(&format!("sqlite://{}/t.db", dir.path()))
+        .await
+        .unwrap();
+    let bus = Bus::memory();
+    Env {
+        peer: bus.clone(),
+        bus,
+        store,
+        _guards: Box::new(dir),
+    }
+}
+
+pub async fn jetstream_postgres() -> Env {
+    let db = testkit::TestDb::new().await;
+    let stream = testkit::TestStream::new().await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let config = JetStreamConfig::new(&testkit::nats_url(), &stream.name);
+    let bus = Bus::jetstream(config.clone()).await.unwrap();
+    let peer = Bus::jetstream(config).await.unwrap();
+    Env {
+        bus,
+        store,
+        peer,
+        // Buses first, so nothing still uses the stream when it is deleted.
+        _guards: Box::new((db, stream)),
+    }
+}
+
+/// Runs the writer until the returned token is cancelled.
+pub fn spawn_writer(bus: &Bus, store: &Store) -> (CancellationToken, JoinHandle<()>) {
+    let stop = CancellationToken::new();
+    let (bus, store, token) = (bus.clone(), store.clone(), stop.clone());
+    let handle = tokio::spawn(async move { bus.consume(store, token).await.unwrap() });
+    (stop, handle)
+}
+
+/// Polls `check` until it holds or `within` passes.
+pub async fn eventually<F, Fut>(within: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {within:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Every capture of `path` in the store, oldest first.
+pub async fn stored(store: &Store, path: &str) -> Vec<Capture> {
+    let path = PathId::parse(path).unwrap();
+    let mut out = Vec::new();
+    for s in store
+        .list_after(Some(&path), Uuid::nil(), 100_000)
+        .await
+        .unwrap()
+    {
+        out.push(store.get_capture(&path, s.id).await.unwrap().unwrap());
+    }
+    out
+}
+
+async fn publish_then_consume_stores_each_capture_once(env: Env) {
+    let (stop, writer) = spawn_writer(&env.bus, &env.store);
+    let sent: Vec<Capture> = (0..200)
+        .map(|i| capture("conf_once", format!("body {i}").as_bytes()))
+        .collect();
+    // Concurrent publishes, as ingest makes them.
+    let results = futures::future::join_all(sent.iter().map(|c| env.bus.publish(c.clone()))).await;
+    for r in results {
+        r.unwrap();
+    }
+    let store = env.store.clone();
+    eventually(Duration::from_secs(10), "all 200 captures stored", || {
+        let store = store.clone();
+        async move { stored(&store, "conf_once").await.len() >= 200 }
+    })
+    .await;
+    // Redelivery or late duplicates would show up after a pause.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut got = stored(&env.store, "conf_once").await;
+    assert_eq!(got.len(), 200, "each capture exactly once");
+    got.sort_by_key(|c| c.id);
+    let mut want = sent;
+    want.sort_by_key(|c| c.id);
+    assert_eq!(got, want, "stored byte for byte");
+    stop.cancel();
+    writer.await.unwrap();
+}
+
+async fn live_receivers_hear_commits_in_id_order(env: Env) {
+    let mut live = env.peer.live();
+    let (stop, writer) = spawn_writer(&env.bus, &env.store);
+    let sent: Vec<Capture> = (0..50).map(|_| capture("conf_live", b"{}")).collect();
+    let results = futures::future::join_all(sent.iter().map(|c| env.bus.publish(c.clone()))).await;
+    for r in results {
+        r.unwrap();
+    }
+    let mut heard = Vec::new();
+    while heard.len() < sent.len() {
+        let summary = tokio::time::timeout(Duration::from_secs(10), live.recv())
+            .await
+            .expect("a live summary within 10 s")
+            .expect("live receiver open");
+        // Announced only after the commit: the row is already readable.
+        let path = PathId::parse(&summary.path_id).unwrap();
+        assert!(
+            env.store
+                .get_capture(&path, summary.id)
+                .await
+                .unwrap()
+                .is_some(),
+            "announced before commit"
+        );
+        heard.push(summary.id);
+    }
+    let unique: HashSet<Uuid> = heard.iter().copied().collect();
+    let want: HashSet<Uuid> = sent.iter().map(|c| c.id).collect();
+    assert_eq!(unique, want);
+    stop.cancel();
+    writer.await.unwrap();
+}
+
+async fn live_batch_is_in_id_order(env: Env) {
+    // Publish (newest first) before any writer runs, so the writer finds them
+    // all waiting and takes them as one batch.
+    let mut sent: Vec<Capture> = (0..20).map(|_| capture("conf_order", b"x")).collect();
+    sent.reverse();
+    let publishing: Vec<_> = sent
+        .iter()
+        .map(|c| {
+            let (bus, c) = (env.bus.clone(), c.clone());
+            tokio::spawn(async move { bus.publish(c).await.unwrap() })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut live = env.peer.live();
+    let (stop, writer) = spawn_writer(&env.bus, &env.store);
+    for p in publishing {
+        p.await.unwrap();
+    }
+    let mut heard = Vec::new();
+    while heard.len() < sent.len() {
+        let s = tokio::time::timeout(Duration::from_secs(10), live.recv())
+            .await
+            .expect("a live summary within 10 s")
+            .expect("live receiver open");
+        heard.push(s.id);
+    }
+    let mut want: Vec<Uuid> = sent.iter().map(|c| c.id).collect();
+    want.sort();
+    assert_eq!(heard, want, "one batch, announced in id order");
+    stop.cancel();
+    writer.await.unwrap();
+}
+
+async fn registry_changes_reach_every_process(env: Env) {
+    let a = PathInfo::new(PathId::parse("conf_reg_a").unwrap());
+    let b = PathInfo::new(PathId::parse("conf_reg_b").unwrap());
+    let c = PathInfo::new(PathId::parse("conf_reg_c").unwrap());
+    env.bus.put_path(&a).await.unwrap();
+    env.bus.put_path(&b).await.unwrap();
+    let peer = env.peer.paths();
+    eventually(Duration::from_secs(1), "puts reach the peer", || {
+        let ok = peer.get(&a.path_id).as_deref() == Some(&a) && peer.get(&b.path_id).is_some();
+        async move { ok }
+    })
+    .await;
+
+    env.bus.remove_path(&a.path_id).await.unwrap();
+    eventually(Duration::from_secs(1), "remove reaches the peer", || {
+        let ok = peer.get(&a.path_id).is_none();
+        async move { ok }
+    })
+    .await;
+
+    env.bus.sync_paths(vec![c.clone()]).await.unwrap();
+    eventually(Duration::from_secs(1), "sync reaches the peer", || {
+        let ok = peer.get(&b.path_id).is_none() && peer.get(&c.path_id).as_deref() == Some(&c);
+        async move { ok }
+    })
+    .await;
+    assert_eq!(env.bus.paths().len(), 1);
+}
+
+async fn ready_is_ok(env: Env) {
+    env.bus.ready().await.unwrap();
+    env.peer.ready().await.unwrap();
+}
+
+macro_rules! conformance {
+    ($backend:ident: $($check:ident),* $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    super::$check(super::$backend().await).await;
+                }
+            )*
+        }
+    };
+}
+
+macro_rules! both {
+    ($($check:ident),* $(,)?) => {
+        conformance!(memory_sqlite: $($check),*);
+        conformance!(jetstream_postgres: $($check),*);
+    };
+}
+
+both!(
+    publish_then_consume_stores_each_capture_once,
+    live_receivers_hear_commits_in_id_order,
+    live_batch_is_in_id_order,
+    registry_changes_reach_every_process,
+    ready_is_ok,
+);
