@@ -181,8 +181,9 @@ impl NatsServer {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         loop {
             if let Ok(client) = async_nats::connect(self.url()).await {
-                let js = async_nats::jetstream::new(client);
-                if js.query_account().await.is_ok() {
+                // Any answer means JetStream is up (the typed account query
+                // of async-nats does not parse 2.9's reply).
+                if client.request("$JS.API.INFO", "".into()).await.is_ok() {
                     return;
                 }
             }
