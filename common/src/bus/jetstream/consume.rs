@@ -121,7 +121,8 @@ impl JetStreamBus {
     async fn handle(&self, store: &Store, batch: Vec<Message>) -> Result<(), BusError> {
         let mut captures: Vec<Capture> = Vec::with_capacity(batch.len());
         let mut committed: Vec<Message> = Vec::with_capacity(batch.len());
-        for m in batch {
+        let mut batch = batch.into_iter();
+        while let Some(m) = batch.next() {
             let env = match envelope::decode(&m.payload) {
                 Ok(env) => env,
                 Err(e) => {
@@ -139,7 +140,8 @@ impl JetStreamBus {
                         continue;
                     }
                     Err(BodyError::Transient(e)) => {
-                        nak_all(committed.iter().chain(std::iter::once(&m))).await;
+                        let rest = batch.as_slice();
+                        nak_all(committed.iter().chain([&m]).chain(rest)).await;
                         return Err(e);
                     }
                 }

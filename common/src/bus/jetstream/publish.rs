@@ -12,27 +12,32 @@ use crate::envelope::{self, BodyRef};
 /// Largest object store chunk: big chunks mean few round trips per body.
 const MAX_CHUNK: usize = 1 << 20;
 
-/// Opens (or creates) the object store bucket of out-of-band bodies; its
-/// objects live as long as the captures that name them.
+/// Declares (creating or updating) the object store bucket of out-of-band
+/// bodies; its objects live as long as the captures that name them. The
+/// bucket's stream is declared directly, with the object store conventions,
+/// so a changed `max_age` is applied to an existing bucket too.
 pub(super) async fn bodies_bucket(
     js: &jetstream::Context,
     config: &JetStreamConfig,
 ) -> Result<object_store::ObjectStore, BusError> {
     let bucket = config.bodies_bucket();
-    match js.get_object_store(&bucket).await {
-        Ok(store) => Ok(store),
-        Err(_) => js
-            .create_object_store(object_store::Config {
-                bucket,
-                description: Some("CallbackListener bodies too large for one message".into()),
-                max_age: config.max_age,
-                storage: jetstream::stream::StorageType::File,
-                num_replicas: config.replicas,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| unavailable("creating the body object store", e)),
-    }
+    js.create_or_update_stream(jetstream::stream::Config {
+        name: format!("OBJ_{bucket}"),
+        description: Some("CallbackListener bodies too large for one message".into()),
+        subjects: vec![format!("$O.{bucket}.C.>"), format!("$O.{bucket}.M.>")],
+        max_age: config.max_age,
+        storage: jetstream::stream::StorageType::File,
+        num_replicas: config.replicas,
+        discard: jetstream::stream::DiscardPolicy::New,
+        allow_rollup: true,
+        allow_direct: true,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| unavailable("creating the body object store", e))?;
+    js.get_object_store(&bucket)
+        .await
+        .map_err(|e| unavailable("opening the body object store", e))
 }
 
 impl JetStreamBus {
