@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: starts what the tests need (NATS with
 # JetStream, Postgres), then lint, unit/integration tests in both shapes,
-# deploy-manifest checks, browser tests, the benchmark harness in quick mode
-# and the short fault suite. Any failure stops the run with a non-zero exit.
+# deploy-manifest checks, browser tests against a running standalone service,
+# the benchmark harness in quick mode and the short fault suite. Any failure
+# stops the run with a non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,15 +19,30 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 step "unit and integration tests (standalone and split shapes)"
 cargo test --workspace --locked
 
-for extra in tests/deploy/check.sh tests/browser/run.sh bench/run.sh tests/fault/run.sh; do
-  if [[ -x "$extra" ]]; then
-    step "$extra"
-    case "$extra" in
-      bench/run.sh) "$extra" --quick ;;
-      tests/fault/run.sh) "$extra" --short ;;
-      *) "$extra" ;;
-    esac
-  fi
+step "deploy files (docker-compose, kubernetes)"
+tests/deploy/check.sh
+
+step "browser tests (headless Chromium) against a standalone service"
+cargo build --locked --bin callback-listener
+state="$(mktemp -d)"
+port=18090
+target/debug/callback-listener standalone --listen "127.0.0.1:$port" \
+  --database-url "sqlite://$state/browser.db" >"$state/server.log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$state"' EXIT
+if ! CL_BASE_URL="http://127.0.0.1:$port" tests/browser/run.sh; then
+  echo "browser tests failed; server log:" >&2
+  tail -n 50 "$state/server.log" >&2
+  exit 1
+fi
+kill "$server"; wait "$server" 2>/dev/null || true
+
+for extra in bench/run.sh tests/fault/run.sh; do
+  step "$extra"
+  case "$extra" in
+    bench/run.sh) bench/run.sh --quick ;;
+    tests/fault/run.sh) tests/fault/run.sh --short ;;
+  esac
 done
 
 step "all test steps passed"

@@ -36,6 +36,7 @@ pub async fn standalone(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    common::metrics::install();
     let store = Store::connect(&args.database_url)
         .await
         .with_context(|| format!("opening the database {}", args.database_url))?;
@@ -62,6 +63,7 @@ pub async fn ingest(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    common::metrics::install();
     let bus = Bus::jetstream(args.nats.jetstream()).await?;
     let app =
         ingest::router(bus.clone(), ingest_config(&args.ingest)).merge(health::router(Readiness {
@@ -81,6 +83,7 @@ pub async fn query(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    common::metrics::install();
     let store = Store::connect(&args.database_url)
         .await
         .with_context(|| format!("opening the database {}", args.database_url))?;

@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod envelope;
 pub mod health;
 pub mod http_error;
+pub mod metrics;
 pub mod path_id;
 pub mod paths;
 pub mod store;

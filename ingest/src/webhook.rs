@@ -66,7 +66,14 @@ pub(crate) async fn receive(
             .to_string(),
         received_at: now_micros(),
     };
-    state.bus.publish(capture).await?;
+    let start = std::time::Instant::now();
+    let published = state.bus.publish(capture).await;
+    metrics::histogram!("cl_publish_duration_seconds").record(start.elapsed().as_secs_f64());
+    if let Err(e) = published {
+        metrics::counter!("cl_captures_rejected_total", "reason" => "unavailable").increment(1);
+        return Err(e.into());
+    }
+    metrics::counter!("cl_captures_received_total").increment(1);
     if let Some(custom) = &path.settings.response {
         return Ok(custom_response(custom).await);
     }
@@ -100,10 +107,12 @@ async fn custom_response(custom: &CustomResponse) -> Response {
 }
 
 fn unknown_path() -> ApiError {
+    metrics::counter!("cl_captures_rejected_total", "reason" => "unknown_path").increment(1);
     ApiError::not_found("path_not_found", "no such path")
 }
 
 fn too_large(limit: usize) -> ApiError {
+    metrics::counter!("cl_captures_rejected_total", "reason" => "too_large").increment(1);
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "body_too_large",

@@ -123,10 +123,12 @@ fn feed(
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
     tokio::spawn(async move {
         let shutdown = state.shutdown.clone();
+        metrics::gauge!("cl_sse_clients").increment(1.0);
         tokio::select! {
             () = pump(state, path, after, live, tx) => {}
             () = shutdown.cancelled() => {}
         }
+        metrics::gauge!("cl_sse_clients").decrement(1.0);
     });
     Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }

@@ -8,5 +8,6 @@ mod fidelity;
 mod live;
 mod logs;
 mod openapi;
+mod operate;
 mod shaping;
 pub mod support;

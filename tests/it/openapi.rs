@@ -19,6 +19,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/health/"),
     ("get", "/health/live"),
     ("get", "/health/ready"),
+    ("get", "/metrics"),
+    ("patch", "/api/paths/{path_id}"),
+    ("delete", "/api/paths/{path_id}/logs"),
+    ("get", "/api/paths/{path_id}/export"),
     ("post", "/webhook/{path_id}"),
     ("post", "/webhook/{path_id}/{subpath}"),
 ];

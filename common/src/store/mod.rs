@@ -130,6 +130,16 @@ impl Store {
         }
     }
 
+    /// The backend's `insert_batch`, measured (batch size, latency, rows).
+    pub async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError> {
+        let start = std::time::Instant::now();
+        let inserted = self.0.insert_batch(captures).await?;
+        metrics::histogram!("cl_write_batch_size").record(captures.len() as f64);
+        metrics::histogram!("cl_write_duration_seconds").record(start.elapsed().as_secs_f64());
+        metrics::counter!("cl_captures_written_total").increment(inserted);
+        Ok(inserted)
+    }
+
     /// Applies pending Postgres migrations and returns (the `migrate` command).
     pub async fn migrate(url: &str) -> Result<(), StoreError> {
         Self::connect(url).await.map(drop)

@@ -32,7 +32,8 @@ pub(crate) use paths::existing;
         docs::webhook_subpath,
         docs::health,
         docs::health_live,
-        docs::health_ready
+        docs::health_ready,
+        docs::metrics
     ),
     components(schemas(common::http_error::ErrorBody, common::capture::HeaderValueJson))
 )]
