@@ -11,3 +11,4 @@ mod openapi;
 mod operate;
 mod shaping;
 pub mod support;
+mod topology;

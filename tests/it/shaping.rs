@@ -213,26 +213,26 @@ async fn logs_search_by_header_and_body_text(shape: Shape) {
     let q = |s: &str| format!("/api/paths/{path}/logs?{s}");
     assert_eq!(
         ids(app.get_json(&q("header=x-github-event")).await),
-        [issue.clone(), push.clone()]
+        [issue.as_str(), push.as_str()]
     );
     assert_eq!(
         ids(app.get_json(&q("header=X-GitHub-Event:push")).await),
-        [push.clone()]
+        [push.as_str()]
     );
     assert_eq!(
         ids(app.get_json(&q("q=OPENED")).await),
-        [put.clone(), push.clone()]
+        [put.as_str(), push.as_str()]
     );
     assert_eq!(
         ids(app.get_json(&q("q=opened&method=POST")).await),
-        [push.clone()]
+        [push.as_str()]
     );
-    assert_eq!(ids(app.get_json(&q("q=100%25")).await), [push.clone()]);
-    assert_eq!(ids(app.get_json(&q("q=it%27s")).await), [issue.clone()]);
+    assert_eq!(ids(app.get_json(&q("q=100%25")).await), [push.as_str()]);
+    assert_eq!(ids(app.get_json(&q("q=it%27s")).await), [issue.as_str()]);
     assert!(ids(app.get_json(&q("q=%25%27%22%5C")).await).is_empty());
     assert_eq!(
         ids(app.get_json(&q("q=opened&limit=1")).await),
-        [put.clone()]
+        [put.as_str()]
     );
     for bad in [
         "header=bad%20name",

@@ -23,7 +23,12 @@ pub struct App {
     pub ingest: String,
     /// Where the API is (query).
     pub api: String,
+    /// Every ingest and every query process (split topologies may have several).
+    pub ingests: Vec<String>,
+    pub apis: Vec<String>,
     pub client: reqwest::Client,
+    /// The split shape's Postgres database.
+    database: Option<String>,
     shutdown: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _guards: Vec<Box<dyn std::any::Any + Send>>,
@@ -50,13 +55,19 @@ pub async fn spawn_app(shape: Shape) -> App {
 pub struct Flags<'a> {
     pub ingest: &'a [&'a str],
     pub query: &'a [&'a str],
+    /// Split only: how many ingest and query processes (default one each).
+    pub ingests: usize,
+    pub queries: usize,
+    /// Split only: another NATS server than the shared one.
+    pub nats_url: Option<&'a str>,
 }
 
 pub async fn spawn_app_with(shape: Shape, flags: Flags<'_>) -> App {
     let shutdown = CancellationToken::new();
     let mut tasks = Vec::new();
     let mut guards: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
-    let (ingest, api) = match shape {
+    let mut database = None;
+    let (ingests, apis) = match shape {
         Shape::Standalone => {
             let dir = std::env::temp_dir().join(testkit::unique("cl-app-"));
             let db = format!("sqlite://{}/app.db", dir.display());
@@ -69,39 +80,54 @@ pub async fn spawn_app_with(shape: Shape, flags: Flags<'_>) -> App {
             };
             tasks.push(tokio::spawn(roles::standalone(a, l, shutdown.clone())));
             guards.push(Box::new(DirGuard(dir)));
-            (url.clone(), url)
+            (vec![url.clone()], vec![url])
         }
         Shape::Split => {
             let db = testkit::TestDb::new().await;
+            database = Some(db.name.clone());
             let stream = testkit::TestStream::new().await;
-            let nats = testkit::nats_url();
-            let (ql, query_url) = listener().await;
-            let (il, ingest_url) = listener().await;
-            let mut q = vec![
-                "query",
-                "--database-url",
-                &db.url,
-                "--nats-url",
-                &nats,
-                "--stream",
-                &stream.name,
-                "--public-url",
-                &ingest_url,
-            ];
-            q.extend_from_slice(flags.query);
-            let Command::Query(qa) = parse(&q) else {
-                unreachable!()
-            };
-            tasks.push(tokio::spawn(roles::query(qa, ql, shutdown.clone())));
-            let mut i = vec!["ingest", "--nats-url", &nats, "--stream", &stream.name];
-            i.extend_from_slice(flags.ingest);
-            let Command::Ingest(ia) = parse(&i) else {
-                unreachable!()
-            };
-            tasks.push(tokio::spawn(roles::ingest(ia, il, shutdown.clone())));
+            let nats = flags
+                .nats_url
+                .map(str::to_owned)
+                .unwrap_or_else(testkit::nats_url);
+            let (mut ingests, mut apis) = (Vec::new(), Vec::new());
+            let mut ingest_listeners = Vec::new();
+            for _ in 0..flags.ingests.max(1) {
+                let (l, url) = listener().await;
+                ingest_listeners.push(l);
+                ingests.push(url);
+            }
+            for _ in 0..flags.queries.max(1) {
+                let (ql, query_url) = listener().await;
+                let mut q = vec![
+                    "query",
+                    "--database-url",
+                    &db.url,
+                    "--nats-url",
+                    &nats,
+                    "--stream",
+                    &stream.name,
+                    "--public-url",
+                    &ingests[0],
+                ];
+                q.extend_from_slice(flags.query);
+                let Command::Query(qa) = parse(&q) else {
+                    unreachable!()
+                };
+                tasks.push(tokio::spawn(roles::query(qa, ql, shutdown.clone())));
+                apis.push(query_url);
+            }
+            for il in ingest_listeners {
+                let mut i = vec!["ingest", "--nats-url", &nats, "--stream", &stream.name];
+                i.extend_from_slice(flags.ingest);
+                let Command::Ingest(ia) = parse(&i) else {
+                    unreachable!()
+                };
+                tasks.push(tokio::spawn(roles::ingest(ia, il, shutdown.clone())));
+            }
             guards.push(Box::new(stream));
             guards.push(Box::new(db));
-            (ingest_url, query_url)
+            (ingests, apis)
         }
     };
     let client = reqwest::Client::builder()
@@ -109,9 +135,12 @@ pub async fn spawn_app_with(shape: Shape, flags: Flags<'_>) -> App {
         .build()
         .unwrap();
     let app = App {
-        ingest,
-        api,
+        ingest: ingests[0].clone(),
+        api: apis[0].clone(),
+        ingests,
+        apis,
         client,
+        database,
         shutdown,
         tasks,
         _guards: guards,
@@ -128,6 +157,10 @@ impl Drop for DirGuard {
 }
 
 impl App {
+    pub fn database_name(&self) -> Option<&str> {
+        self.database.as_deref()
+    }
+
     /// Sends `Authorization: Bearer <token>` on every request from now on.
     pub fn use_token(&mut self, token: &str) {
         let mut headers = reqwest::header::HeaderMap::new();
@@ -140,7 +173,7 @@ impl App {
     }
 
     async fn wait_ready(&self) {
-        for base in [&self.ingest, &self.api] {
+        for base in self.ingests.iter().chain(&self.apis) {
             let url = format!("{base}/health/ready");
             let mut ready = false;
             for _ in 0..200 {
@@ -250,6 +283,11 @@ impl App {
 
     /// Every capture id of a path, newest first, walking all pages.
     pub async fn all_ids(&self, path_id: &str) -> Vec<String> {
+        self.all_ids_at(&self.api, path_id).await
+    }
+
+    /// The same, read through a given query process.
+    pub async fn all_ids_at(&self, api: &str, path_id: &str) -> Vec<String> {
         let mut ids = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
@@ -257,7 +295,9 @@ impl App {
                 Some(c) => format!("/api/paths/{path_id}/logs?limit=500&cursor={c}"),
                 None => format!("/api/paths/{path_id}/logs?limit=500"),
             };
-            let page = self.get_json(&q).await;
+            let r = self.client.get(format!("{api}{q}")).send().await.unwrap();
+            assert_eq!(r.status(), 200, "GET {q}");
+            let page: Value = r.json().await.unwrap();
             ids.extend(
                 page["items"]
                     .as_array()
@@ -275,9 +315,13 @@ impl App {
     /// Waits until the path holds `n` captures (the split shape writes
     /// asynchronously after the ack) and returns their ids.
     pub async fn wait_count(&self, path_id: &str, n: usize) -> Vec<String> {
+        self.wait_count_at(&self.api, path_id, n).await
+    }
+
+    pub async fn wait_count_at(&self, api: &str, path_id: &str, n: usize) -> Vec<String> {
         let mut ids = Vec::new();
         for _ in 0..600 {
-            ids = self.all_ids(path_id).await;
+            ids = self.all_ids_at(api, path_id).await;
             if ids.len() >= n {
                 return ids;
             }
