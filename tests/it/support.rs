@@ -29,6 +29,9 @@ pub struct App {
     pub client: reqwest::Client,
     /// The split shape's Postgres database.
     database: Option<String>,
+    /// The store's URL and (split) the stream name, to inspect after a stop.
+    pub database_url: String,
+    pub stream: Option<String>,
     shutdown: CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
     _guards: Vec<Box<dyn std::any::Any + Send>>,
@@ -67,10 +70,13 @@ pub async fn spawn_app_with(shape: Shape, flags: Flags<'_>) -> App {
     let mut tasks = Vec::new();
     let mut guards: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
     let mut database = None;
+    let database_url: String;
+    let mut stream_name = None;
     let (ingests, apis) = match shape {
         Shape::Standalone => {
             let dir = std::env::temp_dir().join(testkit::unique("cl-app-"));
             let db = format!("sqlite://{}/app.db", dir.display());
+            database_url = db.clone();
             let (l, url) = listener().await;
             let mut args = vec!["standalone", "--database-url", &db, "--public-url", &url];
             args.extend_from_slice(flags.ingest);
@@ -85,7 +91,9 @@ pub async fn spawn_app_with(shape: Shape, flags: Flags<'_>) -> App {
         Shape::Split => {
             let db = testkit::TestDb::new().await;
             database = Some(db.name.clone());
+            database_url = db.url.clone();
             let stream = testkit::TestStream::new().await;
+            stream_name = Some(stream.name.clone());
             let nats = flags
                 .nats_url
                 .map(str::to_owned)
@@ -141,6 +149,8 @@ pub async fn spawn_app_with(shape: Shape, flags: Flags<'_>) -> App {
         apis,
         client,
         database,
+        database_url,
+        stream: stream_name,
         shutdown,
         tasks,
         _guards: guards,
@@ -191,6 +201,11 @@ impl App {
 
     /// Stops every process gracefully and waits for them.
     pub async fn stop(mut self) {
+        self.stop_in_place().await;
+    }
+
+    /// Stops the processes but keeps the database and stream for inspection.
+    pub async fn stop_in_place(&mut self) {
         self.shutdown.cancel();
         for t in self.tasks.drain(..) {
             t.await.unwrap().unwrap();
