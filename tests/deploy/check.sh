@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Static checks of the deployment files, no cluster or Docker daemon needed:
+#   - docker-compose.yml is valid for docker-compose;
+#   - deploy/kubernetes renders with `kubectl kustomize`, and every Deployment
+#     probes only /health/{live,ready,} on a port its container declares, has
+#     resource requests, runs as non-root, and has its own HPA and PDB.
+# Installs docker-compose, kubectl and PyYAML when missing (a fresh CI machine).
+# Last line on success: "N passed, 0 failed".
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+# Root here; GitHub's runner user has passwordless sudo instead.
+as_root() { if ((EUID == 0)); then "$@"; else sudo -n "$@"; fi; }
+need_apt() {
+  echo "check: installing Debian packages: $*" >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+# Compose v1 (Debian's docker-compose) or v2 (the docker CLI plugin) both validate.
+if command -v docker-compose >/dev/null; then
+  compose=(docker-compose)
+elif docker compose version >/dev/null 2>&1; then
+  compose=(docker compose)
+else
+  need_apt docker-compose
+  compose=(docker-compose)
+fi
+command -v kubectl >/dev/null || need_apt kubernetes-client
+# pip where it may install (pyenv, venv); Debian's package where PEP 668 forbids it.
+python3 -c 'import yaml' 2>/dev/null \
+  || python3 -m pip install -q --disable-pip-version-check pyyaml 2>/dev/null \
+  || need_apt python3-yaml
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# A compose error must be reported as a failed check, not abort the run: collect
+# the outcomes in files that the Python step below reads.
+if "${compose[@]}" -f docker-compose.yml config -q 2>"$tmp/compose.err"; then
+  "${compose[@]}" -f docker-compose.yml config >"$tmp/compose.yaml" 2>>"$tmp/compose.err"
+else
+  : >"$tmp/compose.yaml"
+fi
+kubectl kustomize deploy/kubernetes >"$tmp/k8s.yaml" 2>"$tmp/k8s.err" || : >"$tmp/k8s.yaml"
+
+python3 - "$tmp" <<'PY'
+import os, sys, yaml
+
+tmp = sys.argv[1]
+HEALTH = {"/health/live", "/health/ready", "/health/"}
+passed, failed = 0, []
+
+def check(ok, what):
+    global passed
+    if ok:
+        passed += 1
+    else:
+        failed.append(what)
+    return ok
+
+def read(name):
+    with open(os.path.join(tmp, name)) as f:
+        return f.read()
+
+# --- docker-compose --------------------------------------------------------
+compose = yaml.safe_load(read("compose.yaml") or "null")
+if check(compose is not None, "docker-compose config: " + read("compose.err").strip()):
+    services = compose.get("services", {})
+    for name in ("nats", "postgres", "migrate", "ingest", "query"):
+        check(name in services, f"compose: service {name} missing")
+    for name in ("ingest", "query"):
+        test = " ".join(map(str, services.get(name, {}).get("healthcheck", {}).get("test", [])))
+        check(any(p in test for p in HEALTH), f"compose: {name} healthcheck does not hit a health endpoint: {test!r}")
+        check("0.0.0.0:" in str(services.get(name, {}).get("environment", {}).get("CL_LISTEN", "")),
+              f"compose: {name} must listen on 0.0.0.0 inside its container")
+
+# --- kubernetes ------------------------------------------------------------
+docs = [d for d in yaml.safe_load_all(read("k8s.yaml")) if d]
+check(docs, "kubectl kustomize deploy/kubernetes rendered nothing: " + read("k8s.err").strip())
+by_kind = {}
+for d in docs:
+    by_kind.setdefault(d.get("kind"), []).append(d)
+
+def selects(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+deployments = by_kind.get("Deployment", [])
+check(len(deployments) >= 2, f"expected ingest and query Deployments, found {len(deployments)}")
+for dep in deployments:
+    name = dep["metadata"]["name"]
+    pod = dep["spec"]["template"]
+    labels = pod["metadata"].get("labels", {})
+    check(selects(dep["spec"]["selector"].get("matchLabels"), labels),
+          f"{name}: selector does not match its pod labels")
+    sc = pod["spec"].get("securityContext", {})
+    check(sc.get("runAsNonRoot") is True, f"{name}: pod securityContext.runAsNonRoot is not true")
+    check("terminationGracePeriodSeconds" in pod["spec"], f"{name}: no terminationGracePeriodSeconds")
+    for c in pod["spec"]["containers"]:
+        where = f"{name}/{c['name']}"
+        ports = {p.get("name") for p in c.get("ports", [])} | {p["containerPort"] for p in c.get("ports", [])}
+        for probe in ("readinessProbe", "livenessProbe", "startupProbe"):
+            spec = c.get(probe)
+            if spec is None:
+                check(probe == "startupProbe", f"{where}: no {probe}")
+                continue
+            http = spec.get("httpGet", {})
+            check(http.get("path") in HEALTH, f"{where}: {probe} path {http.get('path')!r} is not one of {sorted(HEALTH)}")
+            check(http.get("port") in ports, f"{where}: {probe} port {http.get('port')!r} is not a container port {sorted(map(str, ports))}")
+        check(c.get("readinessProbe", {}).get("httpGet", {}).get("path") == "/health/ready",
+              f"{where}: readinessProbe must be /health/ready (it checks NATS/DB)")
+        req = c.get("resources", {}).get("requests", {})
+        check("cpu" in req and "memory" in req, f"{where}: resources.requests needs cpu and memory, has {req}")
+        check("memory" in c.get("resources", {}).get("limits", {}), f"{where}: no memory limit")
+    hpas = [h for h in by_kind.get("HorizontalPodAutoscaler", [])
+            if h["spec"]["scaleTargetRef"].get("kind") == "Deployment" and h["spec"]["scaleTargetRef"].get("name") == name]
+    check(len(hpas) == 1, f"{name}: expected exactly one HPA, found {len(hpas)}")
+    check(all(h["apiVersion"] == "autoscaling/v2" for h in hpas), f"{name}: HPA is not autoscaling/v2")
+    pdbs = [p for p in by_kind.get("PodDisruptionBudget", []) if selects(p["spec"].get("selector", {}).get("matchLabels"), labels)]
+    check(len(pdbs) == 1, f"{name}: expected exactly one PDB selecting its pods, found {len(pdbs)}")
+    svcs = [s for s in by_kind.get("Service", []) if selects(s["spec"].get("selector"), labels)]
+    check(len(svcs) >= 1, f"{name}: no Service selects its pods")
+
+jobs = [j for j in by_kind.get("Job", []) if any("migrate" in c.get("args", []) for c in j["spec"]["template"]["spec"]["containers"])]
+check(len(jobs) == 1, f"expected one migrate Job, found {len(jobs)}")
+
+for f in failed:
+    print("FAIL:", f)
+print(f"{passed} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)
+PY
