@@ -2,8 +2,7 @@
 # The whole test suite, as CI runs it: starts what the tests need (NATS with
 # JetStream, Postgres), then lint, unit/integration tests in both shapes,
 # deploy-manifest checks, browser tests against a running standalone service,
-# the benchmark harness in quick mode and the short fault suite. Any failure
-# stops the run with a non-zero exit.
+# Any failure stops the run with a non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,8 +35,5 @@ if ! CL_BASE_URL="http://127.0.0.1:$port" tests/browser/run.sh; then
   exit 1
 fi
 kill "$server"; wait "$server" 2>/dev/null || true
-
-step "benchmark harness, quick mode (correctness only)"
-bench/run.sh --quick
 
 step "all test steps passed"
