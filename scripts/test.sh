@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: starts what the tests need (NATS with
 # JetStream, Postgres), then lint, unit/integration tests in both shapes,
-# deploy-manifest checks, browser tests against a running standalone service,
+# deploy-manifest checks and browser tests against a running standalone service.
 # Any failure stops the run with a non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -31,29 +31,40 @@ async fn error_code(r: reqwest::Response) -> (u16, String) {
 }
 
 async fn custom_response_reaches_senders_within_a_second_of_the_patch(shape: Shape) {
-    let app = spawn_app(shape).await;
+    // Two ingests in the split shape: the change must reach each of them.
+    let app = spawn_app_with(
+        shape,
+        Flags {
+            ingests: 2,
+            ..Flags::default()
+        },
+    )
+    .await;
     let path = app.new_path().await;
     let custom = json!({"status": 201, "headers": [["x-custom", "yes"], ["content-type", "application/json"]], "body": "{\"ok\":true}"});
     let r = patch(&app, &path, json!({"response": custom})).await;
     assert_eq!(r.status(), 200);
     let patched = Instant::now();
-    loop {
-        let r = app
-            .webhook("POST", &path, "")
-            .body("x")
-            .send()
-            .await
-            .unwrap();
-        if r.status() == 201 {
-            assert_eq!(r.headers()["x-custom"], "yes");
-            assert_eq!(r.text().await.unwrap(), "{\"ok\":true}");
-            break;
+    for ingest in &app.ingests {
+        loop {
+            let r = app
+                .client
+                .post(format!("{ingest}/webhook/{path}"))
+                .body("x")
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 201 {
+                assert_eq!(r.headers()["x-custom"], "yes");
+                assert_eq!(r.text().await.unwrap(), "{\"ok\":true}");
+                break;
+            }
+            assert!(
+                patched.elapsed() < Duration::from_secs(1),
+                "custom response not live on {ingest} within 1 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert!(
-            patched.elapsed() < Duration::from_secs(1),
-            "custom response not live within 1 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Still captured, and clearing it restores the default answer.
     assert!(!app.all_ids(&path).await.is_empty() || !app.wait_count(&path, 1).await.is_empty());
