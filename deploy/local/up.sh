@@ -7,6 +7,8 @@
 #   CL_BIN                 binary (default target/release/callback-listener, built if missing)
 #   CL_LOCAL_STATE         logs, pid files and env file (default ./.local)
 #   CL_LOCAL_DB            Postgres database, created if missing (default callback_listener)
+#   CL_LOCAL_PG_PORT       Postgres port on 127.0.0.1 (default 5432; user postgres, trust auth),
+#                          e.g. a private cluster a fault test may stop
 #   CL_LOCAL_INGEST_PORTS  default "8080 8082"
 #   CL_LOCAL_QUERY_PORTS   default "8081 8083"
 #   CL_STREAM              JetStream stream (default CAPTURES; use a unique one per test run)
@@ -24,6 +26,7 @@ cd "$ROOT"
 
 STATE=${CL_LOCAL_STATE:-./.local}
 DB=${CL_LOCAL_DB:-callback_listener}
+PG_PORT=${CL_LOCAL_PG_PORT:-5432}
 read -ra INGEST_PORTS <<<"${CL_LOCAL_INGEST_PORTS:-8080 8082}"
 read -ra QUERY_PORTS <<<"${CL_LOCAL_QUERY_PORTS:-8081 8083}"
 export CL_STREAM=${CL_STREAM:-CAPTURES}
@@ -112,11 +115,11 @@ else
 fi
 
 # --- Postgres database and schema ---------------------------------------------
-if [[ -z $(psql -h 127.0.0.1 -U postgres -d postgres -w -Atc "select 1 from pg_database where datname = '$DB'") ]]; then
+if [[ -z $(psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -w -Atc "select 1 from pg_database where datname = '$DB'") ]]; then
   say "creating database $DB"
-  createdb -h 127.0.0.1 -U postgres -w "$DB"
+  createdb -h 127.0.0.1 -p "$PG_PORT" -U postgres -w "$DB"
 fi
-export CL_DATABASE_URL=postgres://postgres@127.0.0.1:5432/$DB
+export CL_DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$DB
 say "migrating $CL_DATABASE_URL"
 "$BIN" migrate >>"$STATE/migrate.log" 2>&1 || fail_with_log "migrate failed" "$STATE/migrate.log"
 
