@@ -66,6 +66,33 @@ pub struct CommonArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct HttpOptions {
+    /// Most open connections; further ones wait in the accept queue.
+    #[arg(long, env = "CL_MAX_CONNECTIONS", default_value_t = 16_384)]
+    pub max_connections: usize,
+    /// A client must send its whole request head within this (slowloris guard).
+    #[arg(long, env = "CL_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// Most request headers (more -> 431).
+    #[arg(long, env = "CL_MAX_HEADERS", default_value_t = 100)]
+    pub max_headers: usize,
+    /// Most bytes of request head (more -> 431).
+    #[arg(long, env = "CL_MAX_HEADER_BYTES", default_value_t = 64 << 10)]
+    pub max_header_bytes: usize,
+}
+
+impl HttpOptions {
+    pub fn limits(&self) -> crate::serve::Limits {
+        crate::serve::Limits {
+            max_connections: self.max_connections.max(1),
+            header_timeout: self.header_timeout,
+            max_headers: self.max_headers,
+            max_header_bytes: self.max_header_bytes,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct IngestOptions {
     /// Largest webhook body accepted, in bytes (larger ones get 413).
     #[arg(long, env = "CL_MAX_BODY_BYTES", default_value_t = 16 << 20)]
@@ -73,6 +100,15 @@ pub struct IngestOptions {
     /// Comma-separated proxies (IPs or CIDRs) whose X-Forwarded-For is believed.
     #[arg(long, env = "CL_TRUSTED_PROXIES", default_value = "", value_parser = parse_proxies)]
     pub trusted_proxies: TrustedProxies,
+    /// A webhook body must arrive within this (slow-body guard; 408 after).
+    #[arg(long, env = "CL_BODY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub body_timeout: Duration,
+    /// Webhooks per second per client IP (429 with Retry-After above); 0 = off.
+    #[arg(long, env = "CL_RATE_LIMIT", default_value_t = 0)]
+    pub rate_limit: u32,
+    /// Burst allowed above the per-IP rate.
+    #[arg(long, env = "CL_RATE_BURST", default_value_t = 100)]
+    pub rate_burst: u32,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -99,7 +135,10 @@ pub struct QueryOptions {
     pub default_max_requests: Option<u64>,
     /// Remove captures older than this (e.g. 7d is 168h), for paths without their own ttl.
     #[arg(long, env = "CL_DEFAULT_TTL", value_parser = parse_duration)]
-    pub default_ttl: Option<Duration>,
+    pub default_ttl: Option<Duration>,    /// Comma-separated host names, IPs and CIDR ranges that server-side replay
+    /// and forwarding may reach (replaces the loopback-only default).
+    #[arg(long, env = "CL_REPLAY_ALLOW_HOSTS", default_value = query::replay::allow::DEFAULT, value_parser = parse_allowlist)]
+    pub replay_allow_hosts: query::replay::Allowlist,
 }
 
 impl QueryOptions {
@@ -183,6 +222,8 @@ pub struct StandaloneArgs {
     #[command(flatten)]
     pub query: QueryOptions,
     #[command(flatten)]
+    pub http: HttpOptions,
+    #[command(flatten)]
     pub common: CommonArgs,
 }
 
@@ -195,6 +236,8 @@ pub struct IngestArgs {
     pub nats: NatsOptions,
     #[command(flatten)]
     pub ingest: IngestOptions,
+    #[command(flatten)]
+    pub http: HttpOptions,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -218,6 +261,8 @@ pub struct QueryArgs {
     pub nats: NatsOptions,
     #[command(flatten)]
     pub query: QueryOptions,
+    #[command(flatten)]
+    pub http: HttpOptions,
     #[command(flatten)]
     pub common: CommonArgs,
 }
@@ -261,6 +306,10 @@ fn jetstream_config(
         publish_timeout,
         ..JetStreamConfig::new(url, stream)
     }
+}
+
+fn parse_allowlist(raw: &str) -> Result<query::replay::Allowlist, String> {
+    raw.parse()
 }
 
 fn parse_proxies(raw: &str) -> Result<TrustedProxies, String> {

@@ -14,25 +14,36 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     match command {
         Command::Standalone(args) => {
-            common::telemetry::init(args.common.log_format.into());
+            let mut telemetry = common::telemetry::init(
+                args.common.log_format.into(),
+                "callback-listener-standalone",
+            );
             let listener = bind(args.listen).await?;
             serve::on_signal(shutdown.clone());
-            roles::standalone(args, listener, shutdown).await
+            let result = roles::standalone(args, listener, shutdown).await;
+            telemetry.shutdown();
+            result
         }
         Command::Ingest(args) => {
-            common::telemetry::init(args.common.log_format.into());
+            let mut telemetry =
+                common::telemetry::init(args.common.log_format.into(), "callback-listener-ingest");
             let listener = bind(args.listen).await?;
             serve::on_signal(shutdown.clone());
-            roles::ingest(args, listener, shutdown).await
+            let result = roles::ingest(args, listener, shutdown).await;
+            telemetry.shutdown();
+            result
         }
         Command::Query(args) => {
-            common::telemetry::init(args.common.log_format.into());
+            let mut telemetry =
+                common::telemetry::init(args.common.log_format.into(), "callback-listener-query");
             let listener = bind(args.listen).await?;
             serve::on_signal(shutdown.clone());
-            roles::query(args, listener, shutdown).await
+            let result = roles::query(args, listener, shutdown).await;
+            telemetry.shutdown();
+            result
         }
         Command::Migrate(args) => {
-            common::telemetry::init(Default::default());
+            let _telemetry = common::telemetry::init(Default::default(), "callback-listener");
             common::Store::migrate(&args.database_url).await?;
             tracing::info!("migrations applied");
             Ok(())

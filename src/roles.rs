@@ -26,6 +26,8 @@ fn ingest_config(o: &IngestOptions) -> IngestConfig {
     IngestConfig {
         max_body_bytes: o.max_body_bytes,
         trusted_proxies: o.trusted_proxies.clone(),
+        body_timeout: o.body_timeout,
+        rate_limit: (o.rate_limit > 0).then_some((o.rate_limit, o.rate_burst.max(1))),
     }
 }
 
@@ -53,6 +55,7 @@ pub async fn standalone(
         query: &args.query,
         ingest: Some(&args.ingest),
         shutdown_timeout: args.common.shutdown_timeout,
+        limits: args.http.limits(),
     };
     run_with_writer(store, bus, plan, listener, shutdown).await
 }
@@ -72,7 +75,7 @@ pub async fn ingest(
             shutdown: shutdown.clone(),
         }));
     let limit = args.common.shutdown_timeout;
-    let served = serve::serve(listener, serve::finish(app), shutdown.clone());
+    let served = serve::serve(listener, serve::finish(app), shutdown.clone(), args.http.limits());
     serve::bounded(limit, &shutdown, served).await.transpose()?;
     Ok(())
 }
@@ -93,6 +96,7 @@ pub async fn query(
         query: &args.query,
         ingest: None,
         shutdown_timeout: args.common.shutdown_timeout,
+        limits: args.http.limits(),
     };
     run_with_writer(store, bus, plan, listener, shutdown).await
 }
@@ -104,6 +108,7 @@ struct Plan<'a> {
     /// Also serve webhooks (standalone).
     ingest: Option<&'a IngestOptions>,
     shutdown_timeout: Duration,
+    limits: serve::Limits,
 }
 
 /// Serves query (plus ingest in standalone) with the writer, the registry
@@ -127,13 +132,14 @@ async fn run_with_writer(
         public_url: plan.public_url,
         api_token,
         mask: query::Mask::new(plan.query.mask_headers.iter().cloned()),
+        replay_allow: plan.query.replay_allow_hosts.clone(),
     };
     let retention = RetentionConfig {
         interval: plan.query.retention_interval,
         default_max_requests: plan.query.default_max_requests,
         default_ttl: plan.query.default_ttl,
     };
-    let (ingest, shutdown_timeout) = (plan.ingest, plan.shutdown_timeout);
+    let (ingest, shutdown_timeout, limits) = (plan.ingest, plan.shutdown_timeout, plan.limits);
     // The registry must hold every path before the first webhook is judged.
     query::writer::reconcile(&bus, &store).await?;
     let background = CancellationToken::new();
@@ -164,7 +170,7 @@ async fn run_with_writer(
         shutdown: shutdown.clone(),
     }));
 
-    let served = serve::serve(listener, serve::finish(app), shutdown.clone());
+    let served = serve::serve(listener, serve::finish(app), shutdown.clone(), limits);
     let served = serve::bounded(shutdown_timeout, &shutdown, served).await;
     background.cancel();
     serve::bounded(shutdown_timeout, &background, async {

@@ -12,6 +12,7 @@ pub mod path_id;
 pub mod paths;
 pub mod store;
 pub mod telemetry;
+pub mod trace_context;
 
 pub use bus::{Bus, BusError};
 pub use capture::{Capture, CaptureSummary, Header};

@@ -6,7 +6,9 @@
 mod client_ip;
 mod webhook;
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::routing::any;
 use axum::Router;
@@ -21,6 +23,10 @@ pub struct IngestConfig {
     pub max_body_bytes: usize,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: TrustedProxies,
+    /// The whole body must arrive within this, or 408.
+    pub body_timeout: Duration,
+    /// Per client IP: (webhooks per second, burst); `None` = unlimited.
+    pub rate_limit: Option<(u32, u32)>,
 }
 
 impl Default for IngestConfig {
@@ -28,23 +34,45 @@ impl Default for IngestConfig {
         Self {
             max_body_bytes: 16 << 20,
             trusted_proxies: TrustedProxies::default(),
+            body_timeout: Duration::from_secs(30),
+            rate_limit: None,
         }
     }
 }
+
+type IpLimiter = governor::DefaultKeyedRateLimiter<std::net::IpAddr>;
 
 #[derive(Clone)]
 struct IngestState {
     bus: Bus,
     config: Arc<IngestConfig>,
+    limiter: Option<Arc<IpLimiter>>,
 }
 
 /// The webhook routes. The caller adds health routes and serves it with
 /// `into_make_service_with_connect_info::<SocketAddr>()` (the peer address
 /// is part of the capture).
 pub fn router(bus: Bus, config: IngestConfig) -> Router {
+    let limiter = config.rate_limit.and_then(|(rate, burst)| {
+        let quota = governor::Quota::per_second(NonZeroU32::new(rate)?)
+            .allow_burst(NonZeroU32::new(burst)?);
+        Some(Arc::new(governor::RateLimiter::keyed(quota)))
+    });
+    if let Some(limiter) = &limiter {
+        // Forget idle clients now and then so the table stays small.
+        let limiter = Arc::downgrade(limiter);
+        tokio::spawn(async move {
+            while let Some(l) = limiter.upgrade() {
+                l.retain_recent();
+                drop(l);
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+        });
+    }
     let state = IngestState {
         bus,
         config: Arc::new(config),
+        limiter,
     };
     // `/{*subpath}` does not match an empty tail, so the bare path and the
     // trailing-slash form get their own routes.

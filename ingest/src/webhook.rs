@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use common::paths::CustomResponse;
 use common::{ApiError, Capture, Header, PathId};
 use serde::Serialize;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use crate::IngestState;
@@ -41,7 +42,33 @@ pub(crate) async fn receive(
     let path_id = PathId::parse(raw_id).map_err(|_| unknown_path())?;
     let path = state.bus.paths().get(&path_id).ok_or_else(unknown_path)?;
 
-    let body = read_body(body, &parts.headers, state.config.max_body_bytes).await?;
+    let ip = state.config.trusted_proxies.client_ip(peer, &parts.headers);
+    if let Some(limiter) = &state.limiter {
+        if let Err(not_until) = limiter.check_key(&ip) {
+            metrics::counter!("cl_captures_rejected_total", "reason" => "rate_limited").increment(1);
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            let mut r = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many webhooks from this address; retry later",
+            )
+            .into_response();
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            return Ok(r);
+        }
+    }
+    let reading = read_body(body, &parts.headers, state.config.max_body_bytes);
+    let body = tokio::time::timeout(state.config.body_timeout, reading)
+        .await
+        .map_err(|_| {
+            metrics::counter!("cl_captures_rejected_total", "reason" => "body_timeout").increment(1);
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body_timeout",
+                "the body did not arrive in time",
+            )
+        })??;
     let id = Uuid::now_v7();
     tracing::Span::current().record("capture_id", tracing::field::display(id));
     let capture = Capture {
@@ -59,15 +86,13 @@ pub(crate) async fn receive(
             })
             .collect(),
         body,
-        ip: state
-            .config
-            .trusted_proxies
-            .client_ip(peer, &parts.headers)
-            .to_string(),
+        ip: ip.to_string(),
         received_at: now_micros(),
     };
     let start = std::time::Instant::now();
-    let published = state.bus.publish(capture).await;
+    // The span whose trace context travels with the capture to the writer.
+    let publish = tracing::info_span!("capture.publish", capture_id = %id);
+    let published = state.bus.publish(capture).instrument(publish).await;
     metrics::histogram!("cl_publish_duration_seconds").record(start.elapsed().as_secs_f64());
     if let Err(e) = published {
         metrics::counter!("cl_captures_rejected_total", "reason" => "unavailable").increment(1);

@@ -5,6 +5,7 @@
 mod access;
 mod api;
 mod page;
+pub mod replay;
 pub mod retention;
 mod stream;
 pub mod writer;
@@ -27,6 +28,8 @@ pub struct QueryConfig {
     pub api_token: Option<String>,
     /// Header values hidden in every output.
     pub mask: Mask,
+    /// Targets server-side replay and forwarding may reach.
+    pub replay_allow: replay::Allowlist,
 }
 
 #[derive(Clone)]
@@ -35,12 +38,19 @@ pub(crate) struct QueryState {
     bus: Bus,
     config: Arc<QueryConfig>,
     shutdown: CancellationToken,
+    replays: Arc<replay::job::Replays>,
 }
 
 /// The API (`/api/...`), live feeds and the web page. `shutdown` ends open
 /// live feeds so a graceful shutdown is not held up by them.
 pub fn router(store: Store, bus: Bus, config: QueryConfig, shutdown: CancellationToken) -> Router {
+    // Jobs left queued or running by a process that is gone are interrupted.
+    tokio::spawn({
+        let store = store.clone();
+        async move { replay::job::sweep(&store).await }
+    });
     let state = QueryState {
+        replays: Arc::new(replay::job::Replays::new(config.replay_allow.clone())),
         store,
         bus,
         config: Arc::new(config),

@@ -2,6 +2,7 @@
 //! (standalone, and split over NATS JetStream + Postgres), so the API
 //! behaves identically in each.
 
+mod abuse;
 mod bad_input;
 mod fidelity;
 
@@ -9,6 +10,8 @@ mod live;
 mod logs;
 mod openapi;
 mod operate;
+mod replay;
 mod shaping;
 pub mod support;
 mod topology;
+mod tracing;

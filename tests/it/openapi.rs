@@ -23,6 +23,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("patch", "/api/paths/{path_id}"),
     ("delete", "/api/paths/{path_id}/logs"),
     ("get", "/api/paths/{path_id}/export"),
+    ("post", "/api/paths/{path_id}/replay"),
+    ("get", "/api/replays/{job_id}"),
+    ("delete", "/api/replays/{job_id}"),
+    ("post", "/api/replays/{job_id}/cancel"),
     ("post", "/webhook/{path_id}"),
     ("post", "/webhook/{path_id}/{subpath}"),
 ];

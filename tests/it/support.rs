@@ -159,6 +159,41 @@ pub async fn spawn_app_with(shape: Shape, flags: Flags<'_>) -> App {
     app
 }
 
+/// A standalone app on a given SQLite database (kept after it stops, so a
+/// second app can reopen it) and, optionally, an already-bound listener (to
+/// come back on the same port).
+pub async fn spawn_standalone_on(database_url: &str, listener: Option<TcpListener>) -> App {
+    let shutdown = CancellationToken::new();
+    let l = match listener {
+        Some(l) => l,
+        None => TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    };
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let args = ["standalone", "--database-url", database_url, "--public-url", &url];
+    let Command::Standalone(a) = parse(&args) else {
+        unreachable!()
+    };
+    let task = tokio::spawn(roles::standalone(a, l, shutdown.clone()));
+    let app = App {
+        ingest: url.clone(),
+        api: url.clone(),
+        ingests: vec![url.clone()],
+        apis: vec![url],
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap(),
+        database: None,
+        database_url: database_url.to_owned(),
+        stream: None,
+        shutdown,
+        tasks: vec![task],
+        _guards: Vec::new(),
+    };
+    app.wait_ready().await;
+    app
+}
+
 struct DirGuard(std::path::PathBuf);
 impl Drop for DirGuard {
     fn drop(&mut self) {

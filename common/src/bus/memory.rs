@@ -8,12 +8,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::{broadcast, mpsc, oneshot, Mutex};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::{BusBackend, BusError, LIVE_CAPACITY};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::{PathInfo, PathTable};
 use crate::store::Store;
+use crate::trace_context;
 
 /// Captures waiting for the writer; bounds memory when the disk is slow.
 const QUEUE: usize = 4096;
@@ -24,6 +26,8 @@ const MAX_BATCH_BYTES: usize = 32 << 20;
 
 struct Pending {
     capture: Capture,
+    /// The publisher's trace, continued by the writer's span.
+    trace: Option<opentelemetry::Context>,
     done: oneshot::Sender<Result<(), BusError>>,
 }
 
@@ -48,11 +52,14 @@ impl MemoryBus {
     async fn commit(&self, store: &Store, batch: Vec<Pending>) {
         let mut captures: Vec<Capture> = Vec::with_capacity(batch.len());
         let mut waiters = Vec::with_capacity(batch.len());
+        let mut spans = Vec::with_capacity(batch.len());
         for p in batch {
+            spans.push(trace_context::written_span(p.capture.id, p.trace));
             captures.push(p.capture);
             waiters.push(p.done);
         }
-        match store.insert_batch(&captures).await {
+        let write = tracing::info_span!("store.insert_batch", batch = captures.len());
+        match store.insert_batch(&captures).instrument(write).await {
             Ok(_) => {
                 for w in waiters {
                     let _ = w.send(Ok(()));
@@ -71,6 +78,7 @@ impl MemoryBus {
                 }
             }
         }
+        drop(spans);
     }
 }
 
@@ -85,7 +93,11 @@ impl BusBackend for MemoryBus {
     async fn publish(&self, capture: Capture) -> Result<(), BusError> {
         let (done, committed) = oneshot::channel();
         self.tx
-            .send(Pending { capture, done })
+            .send(Pending {
+                capture,
+                trace: trace_context::of_span(&tracing::Span::current()),
+                done,
+            })
             .await
             .map_err(|_| BusError::Closed)?;
         committed.await.map_err(|_| BusError::Closed)?

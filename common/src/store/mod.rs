@@ -6,8 +6,11 @@
 //! first; a capture round-trips byte for byte.
 
 mod postgres;
+mod replay_jobs;
 mod rows;
 mod sqlite;
+
+pub use replay_jobs::{ReplayJobRecord, FINAL_STATES as REPLAY_FINAL_STATES};
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -108,6 +111,15 @@ pub trait StoreBackend: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Creates or updates a replay job; a stored `cancelled` or
+    /// `interrupted` state is kept. Returns the state stored afterwards.
+    async fn save_replay_job(&self, job: &ReplayJobRecord) -> Result<String, StoreError>;
+    async fn get_replay_job(&self, id: Uuid) -> Result<Option<ReplayJobRecord>, StoreError>;
+    /// Moves a queued or running job to `to`; the state stored afterwards,
+    /// `None` when there is no such job.
+    async fn finish_replay_job(&self, id: Uuid, to: &str) -> Result<Option<String>, StoreError>;
+    /// Marks queued or running jobs not saved since `before` as interrupted.
+    async fn interrupt_stale_replay_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }
 
 /// The handle the rest of the code holds; which database is behind it is

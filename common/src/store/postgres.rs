@@ -376,4 +376,28 @@ impl StoreBackend for PostgresStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+    async fn save_replay_job(
+        &self,
+        job: &super::ReplayJobRecord,
+    ) -> Result<String, StoreError> {
+        super::replay_jobs::pg_save(&self.pool, job).await
+    }
+
+    async fn get_replay_job(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<super::ReplayJobRecord>, StoreError> {
+        super::replay_jobs::pg_get(&self.pool, id).await
+    }
+
+    async fn finish_replay_job(&self, id: Uuid, to: &str) -> Result<Option<String>, StoreError> {
+        super::replay_jobs::pg_finish(&self.pool, id, to).await
+    }
+
+    async fn interrupt_stale_replay_jobs(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        super::replay_jobs::pg_interrupt_stale(&self.pool, before).await
+    }
 }

@@ -6,6 +6,7 @@ mod export;
 mod json;
 mod logs;
 mod paths;
+mod replays;
 
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -47,6 +48,9 @@ fn api_router() -> OpenApiRouter<QueryState> {
         .routes(routes!(export::export))
         .routes(routes!(logs::detail))
         .routes(routes!(logs::body))
+        .routes(routes!(replays::start))
+        .routes(routes!(replays::get, replays::cancel))
+        .routes(routes!(replays::cancel_post))
         .merge(crate::stream::openapi_router())
 }
 

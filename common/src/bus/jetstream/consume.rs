@@ -10,12 +10,14 @@ use futures::StreamExt as _;
 use tokio::io::AsyncReadExt as _;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use super::{unavailable, JetStreamBus, HEADROOM};
 use crate::bus::BusError;
 use crate::capture::Capture;
 use crate::envelope::{self, BodyRef, DecodeError};
 use crate::store::Store;
+use crate::trace_context;
 
 /// Most messages per store transaction.
 const BATCH: usize = 500;
@@ -121,6 +123,9 @@ impl JetStreamBus {
     async fn handle(&self, store: &Store, batch: Vec<Message>) -> Result<(), BusError> {
         let mut captures: Vec<Capture> = Vec::with_capacity(batch.len());
         let mut committed: Vec<Message> = Vec::with_capacity(batch.len());
+        // One span per capture, open until its batch is committed, continuing
+        // the trace its webhook was received in.
+        let mut spans: Vec<tracing::Span> = Vec::with_capacity(batch.len());
         let mut batch = batch.into_iter();
         while let Some(m) = batch.next() {
             let env = match envelope::decode(&m.payload) {
@@ -146,13 +151,18 @@ impl JetStreamBus {
                     }
                 }
             }
+            spans.push(trace_context::written_span(
+                capture.id,
+                trace_context::extract(m.headers.as_ref()),
+            ));
             captures.push(capture);
             committed.push(m);
         }
         if captures.is_empty() {
             return Ok(());
         }
-        if let Err(e) = store.insert_batch(&captures).await {
+        let write = tracing::info_span!("store.insert_batch", batch = captures.len());
+        if let Err(e) = store.insert_batch(&captures).instrument(write).await {
             tracing::warn!(error = %e, batch = captures.len(), "store insert failed; batch will be redelivered");
             nak_all(committed.iter()).await;
             return Err(e.into());
@@ -164,6 +174,7 @@ impl JetStreamBus {
             }
         }
         self.announce(captures).await;
+        drop(spans);
         Ok(())
     }
 

@@ -8,6 +8,7 @@ use super::{unavailable, JetStreamBus, JetStreamConfig, HEADROOM};
 use crate::bus::BusError;
 use crate::capture::Capture;
 use crate::envelope::{self, BodyRef};
+use crate::trace_context;
 
 /// Largest object store chunk: big chunks mean few round trips per body.
 const MAX_CHUNK: usize = 1 << 20;
@@ -53,11 +54,18 @@ impl JetStreamBus {
             payload = envelope::encode_with_ref(&capture, body_ref);
         }
         let id = capture.id.to_string();
+        let mut publish = Publish::build();
+        // The receiving span's trace continues in the writer (W3C headers).
+        if let Some(cx) = trace_context::of_span(&tracing::Span::current()) {
+            let mut headers = async_nats::HeaderMap::new();
+            trace_context::inject(&cx, &mut headers);
+            publish = publish.headers(headers);
+        }
         let ack = self
             .js
             .send_publish(
                 self.config.subject(&capture.path_id),
-                Publish::build().payload(payload).message_id(&id),
+                publish.payload(payload).message_id(&id),
             )
             .await
             .map_err(publish_error)?;

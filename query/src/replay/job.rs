@@ -1,0 +1,322 @@
+//! Server-side replay jobs: the job document, its runner, and the registry of
+//! jobs this process runs (so a cancel reaches them at once).
+//!
+//! Durability: the runner saves the job (outcomes so far, and a heartbeat)
+//! every second and when it ends. A job that stops because the process shuts
+//! down is saved as `interrupted`; one whose process died is found by its
+//! stale heartbeat (at start-up, and whenever it is read) and marked
+//! `interrupted`. A job is never silently left half-done, and never resumed
+//! (replaying twice is worse than asking the user to start again).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::store::ReplayJobRecord;
+use common::{PathId, Store, StoreError};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::allow::Allowlist;
+use super::run::{self, Pacing, Tally};
+use super::send::{Outcome, Target};
+
+/// How often a running job is saved.
+const SAVE_EVERY: Duration = Duration::from_secs(1);
+/// A queued or running job not saved for this long has lost its process.
+pub const STALE_AFTER: Duration = Duration::from_secs(10);
+/// Captures fetched from the store ahead of the sender.
+const PREFETCH: usize = 8;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    Queued,
+    Running,
+    Done,
+    Cancelled,
+    Interrupted,
+}
+
+impl JobState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Cancelled => "cancelled",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        serde_json::from_value(serde_json::Value::String(raw.to_owned())).ok()
+    }
+}
+
+/// The options a job was started with, as it reports them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobOptions {
+    #[serde(flatten)]
+    pub pacing: Pacing,
+    /// Extra or overriding headers, `[name, value]` pairs.
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub headers: Vec<(String, String)>,
+}
+
+/// A replay job and its progress.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReplayJob {
+    pub job_id: Uuid,
+    pub path_id: String,
+    /// The target base URL; each capture's subpath is appended to it.
+    pub target: String,
+    pub state: JobState,
+    pub options: JobOptions,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Captures selected (ids given, or captures matching the filter).
+    pub total: u64,
+    /// Requests made so far (answered or failed).
+    pub sent: u64,
+    /// Answered 2xx.
+    pub succeeded: u64,
+    /// Answered non-2xx, or no answer.
+    pub failed: u64,
+    /// Of `failed`, those that got no answer at all.
+    pub errors: u64,
+    /// Requested ids that are not captures of this path; not sent.
+    pub not_found: Vec<String>,
+    /// One entry per capture sent, in the order they completed.
+    pub results: Vec<Outcome>,
+}
+
+impl ReplayJob {
+    fn apply(&mut self, outcome: Outcome) {
+        let mut tally = Tally::default();
+        tally.add(&outcome);
+        self.sent += tally.sent;
+        self.succeeded += tally.succeeded;
+        self.failed += tally.non_2xx + tally.errors;
+        self.errors += tally.errors;
+        self.results.push(outcome);
+    }
+
+    pub fn record(&self) -> ReplayJobRecord {
+        ReplayJobRecord {
+            id: self.job_id,
+            path_id: self.path_id.clone(),
+            state: self.state.as_str().to_owned(),
+            doc: serde_json::to_string(self).expect("job serializes"),
+            heartbeat: Utc::now(),
+        }
+    }
+
+    /// The stored document, with the stored state (which another process or
+    /// the stale-heartbeat rule may have changed).
+    pub fn from_record(record: &ReplayJobRecord) -> Result<Self, StoreError> {
+        let mut job: Self = serde_json::from_str(&record.doc)
+            .map_err(|e| StoreError::Corrupt(format!("replay job {}: {e}", record.id)))?;
+        if let Some(state) = JobState::parse(&record.state) {
+            job.state = state;
+        }
+        Ok(job)
+    }
+}
+
+struct Running {
+    cancel: CancellationToken,
+    by_user: Arc<AtomicBool>,
+}
+
+/// Replay settings and the jobs this process is running.
+pub struct Replays {
+    pub allow: Allowlist,
+    running: Mutex<HashMap<Uuid, Running>>,
+}
+
+impl Replays {
+    pub fn new(allow: Allowlist) -> Self {
+        Self {
+            allow,
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Cancels a job if this process runs it; true when it did.
+    pub fn cancel_local(&self, id: Uuid) -> bool {
+        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        match running.get(&id) {
+            Some(r) => {
+                r.by_user.store(true, Ordering::SeqCst);
+                r.cancel.cancel();
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn forget(&self, id: Uuid) {
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+}
+
+/// Marks jobs whose process is gone as interrupted (at start-up).
+pub async fn sweep(store: &Store) {
+    let before = Utc::now() - chrono::Duration::from_std(STALE_AFTER).expect("small");
+    match store.interrupt_stale_replay_jobs(before).await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(jobs = n, "replay jobs of a stopped process marked interrupted"),
+        Err(e) => tracing::warn!(error = %e, "could not check for interrupted replay jobs"),
+    }
+}
+
+/// What a job sends: captures of `path` by id, oldest first.
+pub struct Work {
+    pub path: PathId,
+    pub ids: Vec<Uuid>,
+    pub target: Target,
+    pub pacing: Pacing,
+}
+
+/// Saves the queued job and starts it in the background; `shutdown` stops
+/// it (the job is then saved as interrupted).
+pub async fn start(
+    store: Store,
+    replays: Arc<Replays>,
+    mut job: ReplayJob,
+    work: Work,
+    shutdown: &CancellationToken,
+) -> Result<ReplayJob, StoreError> {
+    job.state = JobState::Running;
+    store.save_replay_job(&job.record()).await?;
+    let cancel = shutdown.child_token();
+    let by_user = Arc::new(AtomicBool::new(false));
+    replays
+        .running
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            job.job_id,
+            Running {
+                cancel: cancel.clone(),
+                by_user: by_user.clone(),
+            },
+        );
+    let shutdown = shutdown.clone();
+    let started = job.clone();
+    tokio::spawn(async move {
+        let id = job.job_id;
+        let ending = execute(&store, job, work, cancel, &by_user, &shutdown).await;
+        replays.forget(id);
+        if let Err(e) = ending {
+            tracing::warn!(job = %id, error = %e, "replay job could not be saved");
+        }
+    });
+    Ok(started)
+}
+
+async fn execute(
+    store: &Store,
+    job: ReplayJob,
+    work: Work,
+    cancel: CancellationToken,
+    by_user: &AtomicBool,
+    shutdown: &CancellationToken,
+) -> Result<(), StoreError> {
+    let job = Arc::new(Mutex::new(job));
+    let (tx, mut rx) = mpsc::channel::<Outcome>(256);
+    let captures = {
+        let (store, job, tx, path) = (store.clone(), job.clone(), tx.clone(), work.path.clone());
+        futures::stream::iter(work.ids)
+            .map(move |id| {
+                let (store, path) = (store.clone(), path.clone());
+                async move { (id, store.get_capture(&path, id).await) }
+            })
+            .buffered(PREFETCH)
+            .filter_map(move |(id, found)| {
+                let (job, tx) = (job.clone(), tx.clone());
+                async move {
+                    match found {
+                        Ok(Some(capture)) => Some(capture),
+                        Ok(None) => {
+                            lock(&job).not_found.push(id.to_string());
+                            None
+                        }
+                        Err(e) => {
+                            let _ = tx
+                                .send(Outcome {
+                                    capture_id: id,
+                                    status: None,
+                                    latency_ms: 0.0,
+                                    error: Some(format!("could not load the capture: {e}")),
+                                })
+                                .await;
+                            None
+                        }
+                    }
+                }
+            })
+    };
+    let sender = run::run(
+        Arc::new(work.target),
+        captures,
+        work.pacing,
+        cancel.clone(),
+        tx,
+    );
+    let recorder = async {
+        let mut tick = tokio::time::interval(SAVE_EVERY);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                outcome = rx.recv() => match outcome {
+                    Some(o) => lock(&job).apply(o),
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    let record = { let mut j = lock(&job); j.updated_at = Utc::now(); j.record() };
+                    match store.save_replay_job(&record).await {
+                        // Cancelled (or judged dead) elsewhere: stop.
+                        Ok(state) if state == "cancelled" || state == "interrupted" => {
+                            by_user.store(state == "cancelled", Ordering::SeqCst);
+                            cancel.cancel();
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "replay job progress not saved"),
+                    }
+                }
+            }
+        }
+    };
+    tokio::join!(sender, recorder);
+    let record = {
+        let mut j = lock(&job);
+        j.state = if by_user.load(Ordering::SeqCst) {
+            JobState::Cancelled
+        } else if shutdown.is_cancelled() || cancel.is_cancelled() {
+            JobState::Interrupted
+        } else {
+            JobState::Done
+        };
+        let now = Utc::now();
+        j.updated_at = now;
+        j.finished_at = Some(now);
+        j.record()
+    };
+    store.save_replay_job(&record).await.map(drop)
+}
+
+fn lock(job: &Mutex<ReplayJob>) -> std::sync::MutexGuard<'_, ReplayJob> {
+    job.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,340 @@
+//! Replay jobs through the API: exact requests, order and rate; bad input.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use futures::StreamExt;
+use serde_json::{json, Value};
+
+use crate::both_shapes;
+use crate::support::{spawn_app, App, Shape};
+
+const METHODS: &[&str] = &["POST", "PUT", "PATCH", "DELETE", "PROPFIND", "POST"];
+
+fn body_of(i: usize) -> Vec<u8> {
+    match i % 5 {
+        0 => Vec::new(),
+        1 => format!("{{\"n\":{i},\"text\":\"caf\u{e9}\"}}").into_bytes(),
+        2 => (0..(i * 7 % 300)).map(|b| (b * 31 % 256) as u8).collect(),
+        3 => format!("a=1&b={i}&a=2").into_bytes(),
+        _ => vec![0u8, 159, 146, 150, 255, b'\n', b'\r'],
+    }
+}
+
+/// Sends `n` varied webhooks to `path` and returns their ids, oldest first.
+async fn fill(app: &App, path: &str, n: usize) -> Vec<String> {
+    let sent: Vec<usize> = futures::stream::iter(0..n)
+        .map(|i| async move {
+            let rest = if i % 3 == 0 {
+                String::new()
+            } else {
+                format!("/s/{i}/x")
+            };
+            let query = if i % 4 == 0 {
+                String::new()
+            } else {
+                format!("?i={i}&x=a%20b&x=2&empty=")
+            };
+            let req = app
+                .webhook(METHODS[i % METHODS.len()], path, &format!("{rest}{query}"))
+                .header("x-dup", "one")
+                .header("x-seq", i.to_string())
+                .header("x-dup", "two")
+                .header(
+                    "x-bin",
+                    reqwest::header::HeaderValue::from_bytes(&[b'a', 0xff, b'z']).unwrap(),
+                )
+                .header("connection", "keep-alive")
+                .body(body_of(i));
+            app.send(req).await;
+            i
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert_eq!(sent.len(), n);
+    let mut ids = app.wait_count(path, n).await;
+    ids.reverse();
+    ids
+}
+
+fn body_bytes(d: &Value) -> Vec<u8> {
+    match d["body"].as_str() {
+        Some(text) => text.as_bytes().to_vec(),
+        None => base64::engine::general_purpose::STANDARD
+            .decode(d["body_base64"].as_str().unwrap_or_default())
+            .unwrap(),
+    }
+}
+
+/// Headers by name (values in order), leaving out those replay rewrites.
+fn headers(d: &Value) -> BTreeMap<String, Vec<Value>> {
+    let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for pair in d["headers"].as_array().unwrap() {
+        let name = pair[0].as_str().unwrap().to_owned();
+        if matches!(
+            name.as_str(),
+            "host" | "content-length" | "connection" | "x-callbacklistener-replay-of"
+        ) {
+            continue;
+        }
+        out.entry(name).or_default().push(pair[1].clone());
+    }
+    out
+}
+
+fn header(d: &Value, name: &str) -> Option<String> {
+    d["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p[0] == name)
+        .and_then(|p| p[1].as_str().map(str::to_owned))
+}
+
+async fn start(app: &App, path: &str, body: Value) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/paths/{path}/replay", app.api))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Polls the job until it is no longer queued or running.
+async fn finished(app: &App, job_id: &str) -> Value {
+    for _ in 0..1200 {
+        let job = app.get_json(&format!("/api/replays/{job_id}")).await;
+        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("replay job {job_id} never finished");
+}
+
+async fn replay_of_500_captures_is_exact_in_order_and_at_the_requested_rate(shape: Shape) {
+    let app = spawn_app(shape).await;
+    let (a, b) = (app.new_path().await, app.new_path().await);
+    let originals = fill(&app, &a, 500).await;
+
+    let target = format!("{}/webhook/{b}", app.ingest);
+    let started = Instant::now();
+    let r = start(
+        &app,
+        &a,
+        json!({"target": target, "keep_order": true, "rate": 200, "filter": {}}),
+    )
+    .await;
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let job: Value = r.json().await.unwrap();
+    assert_eq!(job["total"], 500);
+    let job = finished(&app, job["job_id"].as_str().unwrap()).await;
+    let wall = started.elapsed();
+    assert_eq!(job["state"], "done", "{job}");
+    assert_eq!(job["sent"], 500);
+    assert_eq!(job["succeeded"], 500, "{}", job["results"][0]);
+    assert_eq!(job["failed"], 0);
+    assert_eq!(job["results"].as_array().unwrap().len(), 500);
+    // 500 requests at 200/s: the last goes out after 499/200 s = 2.495 s.
+    let created = chrono::DateTime::parse_from_rfc3339(job["created_at"].as_str().unwrap()).unwrap();
+    let ended = chrono::DateTime::parse_from_rfc3339(job["finished_at"].as_str().unwrap()).unwrap();
+    let took = (ended - created).to_std().unwrap().as_secs_f64();
+    assert!((2.25..=2.75).contains(&took), "job took {took} s");
+    assert!(wall.as_secs_f64() >= 2.25, "wall time {wall:?}");
+
+    let mut replayed = app.wait_count(&b, 500).await;
+    replayed.reverse();
+    let mut order = Vec::new();
+    for (orig_id, copy_id) in originals.iter().zip(&replayed) {
+        let orig = app.detail(&a, orig_id).await;
+        let copy = app.detail(&b, copy_id).await;
+        let of = header(&copy, "x-callbacklistener-replay-of").expect("replay-of header");
+        order.push(of.clone());
+        assert_eq!(&of, orig_id, "replayed out of order");
+        assert_eq!(copy["method"], orig["method"]);
+        assert_eq!(copy["subpath"], orig["subpath"]);
+        assert_eq!(copy["query_string"], orig["query_string"]);
+        assert_eq!(body_bytes(&copy), body_bytes(&orig), "body of {orig_id}");
+        assert_eq!(headers(&copy), headers(&orig), "headers of {orig_id}");
+        assert_eq!(
+            header(&copy, "host").unwrap(),
+            app.ingest.trim_start_matches("http://")
+        );
+    }
+    assert_eq!(order, originals);
+    app.stop().await;
+}
+
+async fn bad_replay_input_gets_clear_errors(shape: Shape) {
+    let app = spawn_app(shape).await;
+    let a = app.new_path().await;
+    let ok = format!("{}/webhook/{a}", app.ingest);
+    let cases = [
+        (json!({"target": "http://10.1.2.3:80/x"}), 403, "target_not_allowed"),
+        (json!({"target": "http://169.254.169.254/latest"}), 403, "target_not_allowed"),
+        (json!({"target": "not a url"}), 400, "invalid_target"),
+        (json!({"target": "ftp://127.0.0.1/"}), 400, "invalid_target"),
+        (json!({"target": ok, "rate": 0}), 400, "invalid_replay_options"),
+        (json!({"target": ok, "rate": 1001}), 400, "invalid_replay_options"),
+        (json!({"target": ok, "concurrency": 0}), 400, "invalid_replay_options"),
+        (json!({"target": ok, "concurrency": 65}), 400, "invalid_replay_options"),
+        (json!({"target": ok, "timing_factor": 0}), 400, "invalid_replay_options"),
+        (json!({"target": ok, "ids": [], }), 400, "invalid_selection"),
+        (json!({"target": ok, "ids": ["x"], "filter": {}}), 400, "invalid_selection"),
+        (json!({"target": ok, "filter": {"since": "yesterday"}}), 400, "invalid_time"),
+        (json!({"target": ok, "headers": [["bad name", "v"]]}), 400, "invalid_headers"),
+    ];
+    for (body, status, code) in cases {
+        let r = start(&app, &a, body.clone()).await;
+        assert_eq!(r.status(), status, "{body}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], code, "{body}: {v}");
+    }
+    let r = start(&app, &a, json!({"target": "http://10.1.2.3/"})).await;
+    let v: Value = r.json().await.unwrap();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("allowlist"),
+        "{v}"
+    );
+    let r = start(&app, "no-such-path", json!({"target": ok})).await;
+    assert_eq!(r.status(), 404);
+    let r = app.get("/api/replays/00000000-0000-0000-0000-000000000000").await;
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
+async fn unknown_ids_are_listed_and_the_rest_replayed(shape: Shape) {
+    let app = spawn_app(shape).await;
+    let (a, b) = (app.new_path().await, app.new_path().await);
+    let ids = fill(&app, &a, 3).await;
+    let missing = "01900000-0000-7000-8000-000000000000";
+    let r = start(
+        &app,
+        &a,
+        json!({
+            "target": format!("{}/webhook/{b}", app.ingest),
+            "ids": [ids[2], missing, ids[0], "not-a-uuid"],
+            "headers": [["x-seq", "overridden"], ["x-extra", "1"]],
+        }),
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    let job: Value = r.json().await.unwrap();
+    let job = finished(&app, job["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["state"], "done");
+    assert_eq!(job["total"], 4);
+    assert_eq!(job["succeeded"], 2);
+    let mut not_found: Vec<&str> = job["not_found"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    not_found.sort();
+    assert_eq!(not_found, vec![missing, "not-a-uuid"]);
+    let copies = app.wait_count(&b, 2).await;
+    let copy = app.detail(&b, &copies[0]).await;
+    assert_eq!(header(&copy, "x-seq").as_deref(), Some("overridden"));
+    assert_eq!(header(&copy, "x-extra").as_deref(), Some("1"));
+    app.stop().await;
+}
+
+async fn target_down_records_each_error_and_the_job_completes(shape: Shape) {
+    let app = spawn_app(shape).await;
+    let a = app.new_path().await;
+    fill(&app, &a, 5).await;
+    // A port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = start(
+        &app,
+        &a,
+        json!({"target": format!("http://127.0.0.1:{port}/hook"), "concurrency": 2}),
+    )
+    .await;
+    assert_eq!(r.status(), 202);
+    let job: Value = r.json().await.unwrap();
+    let job = finished(&app, job["job_id"].as_str().unwrap()).await;
+    assert_eq!(job["state"], "done");
+    assert_eq!(job["sent"], 5);
+    assert_eq!(job["failed"], 5);
+    assert_eq!(job["errors"], 5);
+    for result in job["results"].as_array().unwrap() {
+        assert!(result["status"].is_null());
+        assert!(
+            result["error"].as_str().unwrap().contains("connection"),
+            "{result}"
+        );
+    }
+    app.stop().await;
+}
+
+async fn a_job_can_be_cancelled(shape: Shape) {
+    let app = spawn_app(shape).await;
+    let (a, b) = (app.new_path().await, app.new_path().await);
+    fill(&app, &a, 20).await;
+    let r = start(
+        &app,
+        &a,
+        json!({"target": format!("{}/webhook/{b}", app.ingest), "rate": 2}),
+    )
+    .await;
+    let job: Value = r.json().await.unwrap();
+    let id = job["job_id"].as_str().unwrap();
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let r = app
+        .client
+        .delete(format!("{}/api/replays/{id}", app.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let job = finished(&app, id).await;
+    assert_eq!(job["state"], "cancelled");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let later = app.get_json(&format!("/api/replays/{id}")).await;
+    assert_eq!(later["state"], "cancelled");
+    let sent = later["sent"].as_u64().unwrap();
+    assert!(sent < 20, "{sent} sent after cancel");
+    app.stop().await;
+}
+
+/// A job whose process stops is reported interrupted after a restart, never
+/// as running or done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_cut_by_a_restart_is_interrupted() {
+    let dir = std::env::temp_dir().join(testkit::unique("cl-replay-"));
+    let db = format!("sqlite://{}/app.db", dir.display());
+    let app = crate::support::spawn_standalone_on(&db, None).await;
+    let (a, b) = (app.new_path().await, app.new_path().await);
+    fill(&app, &a, 10).await;
+    let r = start(
+        &app,
+        &a,
+        json!({"target": format!("{}/webhook/{b}", app.ingest), "rate": 1}),
+    )
+    .await;
+    let job: Value = r.json().await.unwrap();
+    let id = job["job_id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.stop().await;
+    let app = crate::support::spawn_standalone_on(&db, None).await;
+    let job = app.get_json(&format!("/api/replays/{id}")).await;
+    assert_eq!(job["state"], "interrupted", "{job}");
+    assert!(job["sent"].as_u64().unwrap() < 10);
+    app.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+both_shapes!(
+    replay_of_500_captures_is_exact_in_order_and_at_the_requested_rate,
+    bad_replay_input_gets_clear_errors,
+    unknown_ids_are_listed_and_the_rest_replayed,
+    target_down_records_each_error_and_the_job_completes,
+    a_job_can_be_cancelled,
+);
