@@ -36,4 +36,7 @@ if ! CL_BASE_URL="http://127.0.0.1:$port" tests/browser/run.sh; then
 fi
 kill "$server"; wait "$server" 2>/dev/null || true
 
+step "fault suite, short form (kill -9 / SIGTERM / outages under load; lost and doubled must be 0)"
+CL_BIN=target/debug/callback-listener tests/fault/run.sh --short
+
 step "all test steps passed"
