@@ -4,4 +4,5 @@
 
 mod bus;
 mod jetstream;
+mod properties;
 mod store;
