@@ -135,7 +135,8 @@ pub struct QueryOptions {
     pub default_max_requests: Option<u64>,
     /// Remove captures older than this (e.g. 7d is 168h), for paths without their own ttl.
     #[arg(long, env = "CL_DEFAULT_TTL", value_parser = parse_duration)]
-    pub default_ttl: Option<Duration>,    /// Comma-separated host names, IPs and CIDR ranges that server-side replay
+    pub default_ttl: Option<Duration>,
+    /// Comma-separated host names, IPs and CIDR ranges that server-side replay
     /// and forwarding may reach (replaces the loopback-only default).
     #[arg(long, env = "CL_REPLAY_ALLOW_HOSTS", default_value = query::replay::allow::DEFAULT, value_parser = parse_allowlist)]
     pub replay_allow_hosts: query::replay::Allowlist,

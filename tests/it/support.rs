@@ -169,7 +169,13 @@ pub async fn spawn_standalone_on(database_url: &str, listener: Option<TcpListene
         None => TcpListener::bind("127.0.0.1:0").await.unwrap(),
     };
     let url = format!("http://{}", l.local_addr().unwrap());
-    let args = ["standalone", "--database-url", database_url, "--public-url", &url];
+    let args = [
+        "standalone",
+        "--database-url",
+        database_url,
+        "--public-url",
+        &url,
+    ];
     let Command::Standalone(a) = parse(&args) else {
         unreachable!()
     };

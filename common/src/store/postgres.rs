@@ -376,17 +376,11 @@ impl StoreBackend for PostgresStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
-    async fn save_replay_job(
-        &self,
-        job: &super::ReplayJobRecord,
-    ) -> Result<String, StoreError> {
+    async fn save_replay_job(&self, job: &super::ReplayJobRecord) -> Result<String, StoreError> {
         super::replay_jobs::pg_save(&self.pool, job).await
     }
 
-    async fn get_replay_job(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<super::ReplayJobRecord>, StoreError> {
+    async fn get_replay_job(&self, id: Uuid) -> Result<Option<super::ReplayJobRecord>, StoreError> {
         super::replay_jobs::pg_get(&self.pool, id).await
     }
 
@@ -394,10 +388,7 @@ impl StoreBackend for PostgresStore {
         super::replay_jobs::pg_finish(&self.pool, id, to).await
     }
 
-    async fn interrupt_stale_replay_jobs(
-        &self,
-        before: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
+    async fn interrupt_stale_replay_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         super::replay_jobs::pg_interrupt_stale(&self.pool, before).await
     }
 }

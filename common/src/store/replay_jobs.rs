@@ -69,10 +69,11 @@ pub(super) async fn sqlite_get(
     pool: &SqlitePool,
     id: Uuid,
 ) -> Result<Option<ReplayJobRecord>, StoreError> {
-    let row = sqlx::query("SELECT id, path_id, state, doc, heartbeat FROM replay_jobs WHERE id = ?")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let row =
+        sqlx::query("SELECT id, path_id, state, doc, heartbeat FROM replay_jobs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
     row.map(|r| {
         let us: i64 = r.try_get("heartbeat")?;
         Ok(ReplayJobRecord {
@@ -112,13 +113,11 @@ pub(super) async fn sqlite_finish(
     id: Uuid,
     to: &str,
 ) -> Result<Option<String>, StoreError> {
-    sqlx::query(
-        "UPDATE replay_jobs SET state = ? WHERE id = ? AND state IN ('queued', 'running')",
-    )
-    .bind(to)
-    .bind(id)
-    .execute(pool)
-    .await?;
+    sqlx::query("UPDATE replay_jobs SET state = ? WHERE id = ? AND state IN ('queued', 'running')")
+        .bind(to)
+        .bind(id)
+        .execute(pool)
+        .await?;
     Ok(sqlite_get(pool, id).await?.map(|j| j.state))
 }
 

@@ -336,17 +336,11 @@ impl StoreBackend for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
-    async fn save_replay_job(
-        &self,
-        job: &super::ReplayJobRecord,
-    ) -> Result<String, StoreError> {
+    async fn save_replay_job(&self, job: &super::ReplayJobRecord) -> Result<String, StoreError> {
         super::replay_jobs::sqlite_save(&self.pool, job).await
     }
 
-    async fn get_replay_job(
-        &self,
-        id: Uuid,
-    ) -> Result<Option<super::ReplayJobRecord>, StoreError> {
+    async fn get_replay_job(&self, id: Uuid) -> Result<Option<super::ReplayJobRecord>, StoreError> {
         super::replay_jobs::sqlite_get(&self.pool, id).await
     }
 
@@ -354,10 +348,7 @@ impl StoreBackend for SqliteStore {
         super::replay_jobs::sqlite_finish(&self.pool, id, to).await
     }
 
-    async fn interrupt_stale_replay_jobs(
-        &self,
-        before: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
+    async fn interrupt_stale_replay_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         super::replay_jobs::sqlite_interrupt_stale(&self.pool, before).await
     }
 }

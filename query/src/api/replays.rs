@@ -98,14 +98,18 @@ pub async fn start(
         .map_err(|m| bad("invalid_replay_options", m))?;
     let overrides = parse_overrides(&body.headers).map_err(|m| bad("invalid_headers", m))?;
     let url = parse_target(&body.target).map_err(|e| bad("invalid_target", e.to_string()))?;
-    let pinned = state.replays.allow.check(&url).await.map_err(|e| {
-        ApiError::new(StatusCode::FORBIDDEN, "target_not_allowed", e.to_string())
-    })?;
+    let pinned =
+        state.replays.allow.check(&url).await.map_err(|e| {
+            ApiError::new(StatusCode::FORBIDDEN, "target_not_allowed", e.to_string())
+        })?;
     let target = Target::new(url.clone(), Some(pinned), overrides).map_err(ApiError::internal)?;
 
     let (ids, not_found) = match (body.ids, body.filter) {
         (Some(_), Some(_)) => {
-            return Err(bad("invalid_selection", "give either `ids` or `filter`, not both"))
+            return Err(bad(
+                "invalid_selection",
+                "give either `ids` or `filter`, not both",
+            ))
         }
         (Some(raw), None) => {
             if raw.is_empty() || raw.len() > MAX_JOB_CAPTURES {
@@ -126,7 +130,10 @@ pub async fn start(
             ids.dedup();
             (ids, not_found)
         }
-        (None, filter) => (matching(&state, &path, filter.unwrap_or_default()).await?, vec![]),
+        (None, filter) => (
+            matching(&state, &path, filter.unwrap_or_default()).await?,
+            vec![],
+        ),
     };
 
     let now = Utc::now();

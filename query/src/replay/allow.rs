@@ -57,7 +57,8 @@ impl FromStr for Allowlist {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
             {
-                list.names.push(item.trim_end_matches('.').to_ascii_lowercase());
+                list.names
+                    .push(item.trim_end_matches('.').to_ascii_lowercase());
             } else {
                 return Err(format!("not a host name, IP or CIDR range: {item:?}"));
             }
@@ -182,7 +183,11 @@ mod tests {
         assert!(list.check(&url("http://127.0.0.1:9/")).await.is_ok());
         assert!(list.check(&url("http://[::1]:9/")).await.is_ok());
         assert!(list.check(&url("http://localhost:9/")).await.is_ok());
-        for denied in ["http://10.0.0.1/", "http://169.254.169.254/", "http://8.8.8.8/"] {
+        for denied in [
+            "http://10.0.0.1/",
+            "http://169.254.169.254/",
+            "http://8.8.8.8/",
+        ] {
             assert!(
                 matches!(list.check(&url(denied)).await, Err(Denied::NotListed(_))),
                 "{denied}"
@@ -203,7 +208,9 @@ mod tests {
 
     #[test]
     fn ranges_and_names_parse() {
-        let list: Allowlist = "10.0.0.0/8, staging.example.com, 2001:db8::1".parse().unwrap();
+        let list: Allowlist = "10.0.0.0/8, staging.example.com, 2001:db8::1"
+            .parse()
+            .unwrap();
         assert!(list.listed_ip("10.1.2.3".parse().unwrap()));
         assert!(list.listed_ip("::ffff:10.1.2.3".parse().unwrap()));
         assert_eq!(list.names, vec!["staging.example.com"]);
@@ -213,7 +220,16 @@ mod tests {
 
     #[test]
     fn internal_ranges() {
-        for ip in ["10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "10.0.0.1",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(is_internal(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["8.8.8.8", "2606:4700::1111"] {

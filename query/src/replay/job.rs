@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::store::ReplayJobRecord;
-use common::{PathId, Store, StoreError};
-use futures::StreamExt;
+use common::{Capture, PathId, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -176,7 +175,10 @@ pub async fn sweep(store: &Store) {
     let before = Utc::now() - chrono::Duration::from_std(STALE_AFTER).expect("small");
     match store.interrupt_stale_replay_jobs(before).await {
         Ok(0) => {}
-        Ok(n) => tracing::warn!(jobs = n, "replay jobs of a stopped process marked interrupted"),
+        Ok(n) => tracing::warn!(
+            jobs = n,
+            "replay jobs of a stopped process marked interrupted"
+        ),
         Err(e) => tracing::warn!(error = %e, "could not check for interrupted replay jobs"),
     }
 }
@@ -236,38 +238,37 @@ async fn execute(
 ) -> Result<(), StoreError> {
     let job = Arc::new(Mutex::new(job));
     let (tx, mut rx) = mpsc::channel::<Outcome>(256);
-    let captures = {
-        let (store, job, tx, path) = (store.clone(), job.clone(), tx.clone(), work.path.clone());
-        futures::stream::iter(work.ids)
-            .map(move |id| {
-                let (store, path) = (store.clone(), path.clone());
-                async move { (id, store.get_capture(&path, id).await) }
-            })
-            .buffered(PREFETCH)
-            .filter_map(move |(id, found)| {
-                let (job, tx) = (job.clone(), tx.clone());
-                async move {
-                    match found {
-                        Ok(Some(capture)) => Some(capture),
-                        Ok(None) => {
-                            lock(&job).not_found.push(id.to_string());
-                            None
+    // The loader runs as its own task: a store query parked inside a stream
+    // that nobody polls (while the sender waits for its pace or a permit)
+    // would hold a pool connection hostage, and the writer needs them.
+    let (found_tx, found_rx) = mpsc::channel::<Capture>(PREFETCH);
+    let loader = {
+        let (store, job, tx) = (store.clone(), job.clone(), tx.clone());
+        tokio::spawn(async move {
+            for id in work.ids {
+                match store.get_capture(&work.path, id).await {
+                    Ok(Some(capture)) => {
+                        if found_tx.send(capture).await.is_err() {
+                            return;
                         }
-                        Err(e) => {
-                            let _ = tx
-                                .send(Outcome {
-                                    capture_id: id,
-                                    status: None,
-                                    latency_ms: 0.0,
-                                    error: Some(format!("could not load the capture: {e}")),
-                                })
-                                .await;
-                            None
+                    }
+                    Ok(None) => lock(&job).not_found.push(id.to_string()),
+                    Err(e) => {
+                        let outcome = Outcome {
+                            capture_id: id,
+                            status: None,
+                            latency_ms: 0.0,
+                            error: Some(format!("could not load the capture: {e}")),
+                        };
+                        if tx.send(outcome).await.is_err() {
+                            return;
                         }
                     }
                 }
-            })
+            }
+        })
     };
+    let captures = tokio_stream::wrappers::ReceiverStream::new(found_rx);
     let sender = run::run(
         Arc::new(work.target),
         captures,
@@ -300,6 +301,7 @@ async fn execute(
         }
     };
     tokio::join!(sender, recorder);
+    loader.abort();
     let record = {
         let mut j = lock(&job);
         j.state = if by_user.load(Ordering::SeqCst) {

@@ -55,7 +55,9 @@ impl Pacing {
             }
         }
         if !(1..=MAX_CONCURRENCY).contains(&self.concurrency) {
-            return Err(format!("concurrency must be between 1 and {MAX_CONCURRENCY}"));
+            return Err(format!(
+                "concurrency must be between 1 and {MAX_CONCURRENCY}"
+            ));
         }
         if let Some(f) = self.timing_factor {
             if !(f.is_finite() && f > 0.0 && f <= 1000.0) {

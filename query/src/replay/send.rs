@@ -88,8 +88,8 @@ pub fn parse_overrides(raw: &[(String, String)]) -> Result<Vec<(HeaderName, Head
         .map(|(n, v)| {
             let name = HeaderName::from_bytes(n.trim().as_bytes())
                 .map_err(|_| format!("{n:?} is not a valid header name"))?;
-            let value =
-                HeaderValue::from_str(v).map_err(|_| format!("header {n:?} has an invalid value"))?;
+            let value = HeaderValue::from_str(v)
+                .map_err(|_| format!("header {n:?} has an invalid value"))?;
             Ok((name, value))
         })
         .collect()
