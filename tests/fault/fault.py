@@ -665,12 +665,12 @@ def one_run(name, topo, fault, pg, args, tag):
 
 
 def fmt_table(rows):
-    head = ["run", "sent", "2xx", "stored", "lost", "doubled", "no-2xx stored", "retried", "down", "time to recover", "caught up", "result"]
+    head = ["run", "req/s", "sent", "2xx", "stored", "lost", "doubled", "no-2xx stored", "retried", "down", "time to recover", "caught up", "result"]
     lines = []
     for r in rows:
         rec = "-" if r["recover"] is None else f"{r['recover']:.1f} s"
         cu = "-" if r["caught_up"] is None else f"{r['caught_up']:.1f} s"
-        lines.append([r["run"], str(r["sent"]), str(r["ok2xx"]), str(r["stored"]), str(r["lost"]), str(r["doubled"]),
+        lines.append([r["run"], f"{r.get('rate', 0):.0f}", str(r["sent"]), str(r["ok2xx"]), str(r["stored"]), str(r["lost"]), str(r["doubled"]),
                       str(r["no2xx_stored"]), str(r["retried"]), f"{r['down']:.1f} s", rec, cu, "ok" if r["ok"] else "FAIL"])
     widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(head)]
     out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
@@ -785,8 +785,8 @@ def main():
             print(f"  {r['run']}: {n}")
     passed = sum(1 for r in rows if r["ok"])
     failed = len(rows) - passed
-    print(f"\n(total {time.monotonic() - started:.0f} s; load {a.rate:g} req/s, {a.duration:g} s per run; "
-          f"sent counts HTTP attempts, retries included; state in {a.state})")
+    print(f"\n(total {time.monotonic() - started:.0f} s; load asked {a.rate:g} req/s for {a.duration:g} s per run, "
+          f"req/s = requests the driver achieved; sent counts HTTP attempts, retries included; state in {a.state})")
     print(f"{passed} passed, {failed} failed")
     return 0 if failed == 0 and rows else 1
 
