@@ -79,7 +79,8 @@ STATE=$(mktemp -d "${TMPDIR:-/tmp}/cl-bench.XXXXXX")
 LOCAL_STATE="$STATE/local"
 STARTED_PIDS=()
 SPLIT_UP=0
-BENCH_BIN="$ROOT/target/release"
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BENCH_BIN="$TARGET_DIR/release"
 
 cleanup() {
   set +e
@@ -126,8 +127,7 @@ psql_q() { psql -h 127.0.0.1 -U postgres -w -d "$1" -Atqc "$2"; }
 # --- build and tools -------------------------------------------------------------
 say "building release binaries"
 cargo build --release -p callback-listener -p bench
-BIN="$ROOT/target/release/callback-listener"
-BENCH_BIN="$ROOT/target/release"
+BIN="$TARGET_DIR/release/callback-listener"
 
 if ! command -v oha >/dev/null; then
   say "installing oha (load generator) from crates.io"
