@@ -14,4 +14,3 @@ mod replay;
 mod shaping;
 pub mod support;
 mod topology;
-mod tracing;

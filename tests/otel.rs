@@ -1,6 +1,9 @@
 //! One trace across the split shape: the webhook's span in ingest and the
 //! writer's span in query share a trace id, because the W3C trace context
 //! travels in the NATS message headers.
+//!
+//! A binary of its own: it installs the global subscriber, which a test
+//! sharing the `it` binary could not do without disturbing the others.
 
 use std::time::Duration;
 
@@ -9,7 +12,11 @@ use opentelemetry::Value;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 use tracing_subscriber::layer::SubscriberExt as _;
 
-use crate::support::{spawn_app, Shape};
+#[allow(dead_code)]
+#[path = "it/support.rs"]
+mod support;
+
+use support::{spawn_app, Shape};
 
 fn with_capture<'a>(spans: &'a [SpanData], name: &str, id: &str) -> Option<&'a SpanData> {
     spans.iter().find(|s| {
@@ -20,10 +27,7 @@ fn with_capture<'a>(spans: &'a [SpanData], name: &str, id: &str) -> Option<&'a S
     })
 }
 
-// A current-thread runtime: every task of both processes runs on this thread,
-// so the subscriber scoped to this test sees all their spans and no other
-// test's subscriber is disturbed.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_and_writer_spans_share_one_trace_across_nats() {
     let exporter = InMemorySpanExporter::default();
     let provider = SdkTracerProvider::builder()
@@ -31,7 +35,7 @@ async fn webhook_and_writer_spans_share_one_trace_across_nats() {
         .build();
     let subscriber = tracing_subscriber::registry()
         .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")));
-    let _scoped = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
 
     let app = spawn_app(Shape::Split).await;
     let path = app.new_path().await;
