@@ -36,6 +36,12 @@ if ! CL_BASE_URL="http://127.0.0.1:$port" tests/browser/run.sh; then
 fi
 kill "$server"; wait "$server" 2>/dev/null || true
 
+step "API fuzzing with schemathesis against /api/openapi.json"
+tests/api/schemathesis.sh target/debug/callback-listener
+
+step "fuzz smoke run of the decoders (cargo-fuzz)"
+tests/fuzz/smoke.sh
+
 step "fault suite, short form (kill -9 / SIGTERM / outages under load; lost and doubled must be 0)"
 CL_BIN=target/debug/callback-listener tests/fault/run.sh --short
 

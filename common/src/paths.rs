@@ -79,9 +79,9 @@ impl CustomResponse {
             return Err("response.headers may hold at most 50 headers".into());
         }
         for (name, value) in &self.headers {
-            axum::http::HeaderName::from_bytes(name.as_bytes())
+            http::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("response header name {name:?} is not a valid header name"))?;
-            axum::http::HeaderValue::from_str(value)
+            http::HeaderValue::from_str(value)
                 .map_err(|_| format!("response header {name:?} has an invalid value"))?;
         }
         Ok(())
