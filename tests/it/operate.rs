@@ -45,6 +45,12 @@ async fn metrics_expose_the_documented_series(shape: Shape) {
     ] {
         assert!(query.contains(series), "query /metrics lacks {series}");
     }
+    if matches!(shape, Shape::Split) {
+        assert!(
+            query.contains("cl_consumer_pending"),
+            "query /metrics lacks cl_consumer_pending"
+        );
+    }
     drop(sse);
     app.stop().await;
 }

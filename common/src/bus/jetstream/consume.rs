@@ -74,10 +74,12 @@ impl JetStreamBus {
                 // shutdown signal is seen within LONG_POLL.
                 batch = self.fetch(1, true).await?;
                 if batch.is_empty() {
+                    metrics::gauge!("cl_consumer_pending").set(0.0);
                     continue;
                 }
                 batch.extend(self.fetch(BATCH - 1, false).await?);
             }
+            record_delivery(&batch);
             self.handle(&store, batch).await?;
         }
         Ok(())
@@ -234,6 +236,7 @@ impl JetStreamBus {
         }
         self.parked
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        metrics::counter!("cl_messages_parked_total").increment(1);
         if let Err(e) = m.ack_with(AckKind::Term).await {
             tracing::debug!(error = %e, "terminating a parked message failed; it will be parked again");
         }
@@ -275,6 +278,22 @@ impl JetStreamBus {
 }
 
 /// Asks for prompt redelivery of messages that could not be committed now.
+/// Consumer lag and redeliveries, from the delivery metadata each message
+/// carries (no extra round trip to the server).
+fn record_delivery(batch: &[Message]) {
+    let redelivered = batch
+        .iter()
+        .filter_map(|m| m.info().ok())
+        .filter(|i| i.delivered > 1)
+        .count();
+    if redelivered > 0 {
+        metrics::counter!("cl_messages_redelivered_total").increment(redelivered as u64);
+    }
+    if let Some(info) = batch.last().and_then(|m| m.info().ok()) {
+        metrics::gauge!("cl_consumer_pending").set(info.pending as f64);
+    }
+}
+
 async fn nak_all<'a>(messages: impl Iterator<Item = &'a Message>) {
     for m in messages {
         let _ = m.ack_with(AckKind::Nak(Some(RETRY_DELAY))).await;
