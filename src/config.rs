@@ -38,6 +38,10 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Exit 0 when URL answers 2xx (container health checks without curl).
     Healthcheck { url: String },
+    /// Send a path's captures, read straight from the JetStream stream (no database), to a target.
+    Replay(crate::cli::ReplayArgs),
+    /// Follow a server's live feed of a path and re-send each capture to a (local) target.
+    Forward(crate::cli::ForwardArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -1,6 +1,7 @@
 //! The `callback-listener` binary: one executable, several roles
 //! (standalone, ingest, query), chosen by subcommand.
 
+pub mod cli;
 pub mod config;
 pub mod roles;
 pub mod serve;
@@ -48,6 +49,8 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Command::Replay(args) => cli::replay::main(args).await,
+        Command::Forward(args) => cli::forward::main(args).await,
         Command::Healthcheck { url } => {
             let status = reqwest::get(&url).await?.status();
             anyhow::ensure!(status.is_success(), "{url} answered {status}");

@@ -11,6 +11,7 @@ mod logs;
 mod openapi;
 mod operate;
 mod replay;
+mod replay_cli;
 mod shaping;
 pub mod support;
 mod topology;

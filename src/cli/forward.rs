@@ -1,0 +1,269 @@
+//! `forward`: follows `GET /api/paths/{id}/stream` of any CallbackListener
+//! server and re-sends each capture, in order, to a local target.
+//!
+//! Nothing missed, nothing doubled: the last capture id *delivered* (the
+//! target answered, whatever the status) is remembered, and every reconnect
+//! (with backoff) sends it as `Last-Event-ID`, so the server replays exactly
+//! what came after. A capture the target could not be reached for is retried,
+//! with backoff, before the next one is sent.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use base64::Engine as _;
+use bytes::Bytes;
+use common::capture::CaptureDetail;
+use common::{Capture, Header, PathId};
+use futures::StreamExt;
+use query::replay::Target;
+use tokio_util::sync::CancellationToken;
+
+use super::ForwardArgs;
+
+/// The server sends a keep-alive comment every 15 s; silence for longer
+/// than this means the connection is dead.
+const IDLE: Duration = Duration::from_secs(45);
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Runs the subcommand until Ctrl-C.
+pub async fn main(args: ForwardArgs) -> anyhow::Result<()> {
+    let cancel = CancellationToken::new();
+    let on_signal = cancel.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        on_signal.cancel();
+    });
+    run(args, cancel).await
+}
+
+struct Forwarder {
+    args: ForwardArgs,
+    api: reqwest::Client,
+    target: Target,
+    /// The last capture delivered to the target.
+    last: Option<String>,
+}
+
+/// Forwards until `cancel` fires.
+pub async fn run(args: ForwardArgs, cancel: CancellationToken) -> anyhow::Result<()> {
+    PathId::parse(&args.path).map_err(|e| anyhow::anyhow!("--path: {e}"))?;
+    let target = super::target(&args.to, &args.headers)?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(token) = &args.token {
+        headers.insert("authorization", format!("Bearer {token}").parse()?);
+    }
+    if let Some(token) = &args.read_token {
+        headers.insert("x-read-token", token.parse()?);
+    }
+    let api = reqwest::Client::builder()
+        .default_headers(headers)
+        .connect_timeout(Duration::from_secs(5))
+        .build()?;
+    let mut me = Forwarder {
+        last: args.last_event_id.clone(),
+        args,
+        api,
+        target,
+    };
+    let mut backoff = Duration::from_millis(250);
+    while !cancel.is_cancelled() {
+        match me.follow(&cancel, &mut backoff).await {
+            Ok(()) => eprintln!("feed closed by the server; reconnecting"),
+            Err(e) => eprintln!("feed lost ({e:#}); reconnecting in {backoff:?}"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = cancel.cancelled() => break,
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+    Ok(())
+}
+
+impl Forwarder {
+    fn url(&self, rest: &str) -> String {
+        format!(
+            "{}/api/paths/{}{rest}",
+            self.args.server.trim_end_matches('/'),
+            self.args.path
+        )
+    }
+
+    /// One connection to the feed; returns when it ends.
+    async fn follow(
+        &mut self,
+        cancel: &CancellationToken,
+        backoff: &mut Duration,
+    ) -> anyhow::Result<()> {
+        let mut request = self
+            .api
+            .get(self.url("/stream"))
+            .header("accept", "text/event-stream");
+        if let Some(last) = &self.last {
+            request = request.header("last-event-id", last);
+        }
+        let response = request.send().await.context("connecting to the feed")?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "the feed answered {}: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+        eprintln!("following {}", self.url("/stream"));
+        *backoff = Duration::from_millis(250);
+        let mut body = response.bytes_stream();
+        let mut buffer: Vec<u8> = Vec::new();
+        loop {
+            let chunk = tokio::select! {
+                c = tokio::time::timeout(IDLE, body.next()) => c.context("the feed went silent")?,
+                () = cancel.cancelled() => return Ok(()),
+            };
+            let Some(chunk) = chunk else { return Ok(()) };
+            buffer.extend_from_slice(&chunk.context("reading the feed")?);
+            while let Some((event, rest)) = split_event(&buffer) {
+                let id = event_id(&event);
+                buffer = rest;
+                if let Some(id) = id {
+                    self.deliver(&id, cancel).await?;
+                    if cancel.is_cancelled() {
+                        return Ok(());
+                    }
+                    self.last = Some(id);
+                }
+            }
+        }
+    }
+
+    /// Fetches the capture and sends it until the target answers.
+    async fn deliver(&self, id: &str, cancel: &CancellationToken) -> anyhow::Result<()> {
+        let response = self
+            .api
+            .get(self.url(&format!("/logs/{id}")))
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .context("fetching the capture")?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "fetching capture {id} answered {}",
+            response.status()
+        );
+        let detail: CaptureDetail = response.json().await.context("reading the capture")?;
+        let capture = capture_of(detail)?;
+        let mut wait = Duration::from_millis(250);
+        loop {
+            let outcome = self.target.send(&capture).await;
+            match (outcome.status, outcome.error) {
+                (Some(status), _) => {
+                    eprintln!(
+                        "{} {}{} -> {status} ({:.0} ms)",
+                        capture.method,
+                        self.target.base(),
+                        capture.subpath,
+                        outcome.latency_ms
+                    );
+                    return Ok(());
+                }
+                (None, error) => {
+                    eprintln!(
+                        "target unreachable for {id} ({}); retrying in {wait:?}",
+                        error.unwrap_or_default()
+                    );
+                }
+            }
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = cancel.cancelled() => return Ok(()),
+            }
+            wait = (wait * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+/// The next complete event (up to a blank line) and what follows it.
+fn split_event(buffer: &[u8]) -> Option<(String, Vec<u8>)> {
+    let text = buffer;
+    let mut i = 0;
+    while i + 1 < text.len() {
+        let end = if text[i] == b'\n' && text[i + 1] == b'\n' {
+            Some(i + 2)
+        } else if text[i..].starts_with(b"\r\n\r\n") {
+            Some(i + 4)
+        } else {
+            None
+        };
+        if let Some(end) = end {
+            let event = String::from_utf8_lossy(&text[..i]).into_owned();
+            return Some((event, text[end..].to_vec()));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The id of a `request` event; `None` for comments and other events.
+fn event_id(event: &str) -> Option<String> {
+    let mut id = None;
+    let mut kind = "message";
+    for line in event.lines() {
+        let line = line.trim_end_matches('\r');
+        if let Some(v) = line.strip_prefix("id:") {
+            id = Some(v.trim().to_owned());
+        } else if let Some(v) = line.strip_prefix("event:") {
+            kind = v.trim();
+        }
+    }
+    id.filter(|_| kind == "request")
+}
+
+/// The capture a detail answer describes, bytes restored.
+fn capture_of(d: CaptureDetail) -> anyhow::Result<Capture> {
+    let body = match (d.body, d.body_base64) {
+        (Some(text), _) => Bytes::from(text),
+        (None, Some(b64)) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .context("body_base64")?
+            .into(),
+        (None, None) => Bytes::new(),
+    };
+    let headers = d
+        .headers
+        .into_iter()
+        .map(|(name, value)| {
+            Ok(Header {
+                name,
+                value: value.to_bytes().context("header value")?.into(),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let s = d.summary;
+    Ok(Capture {
+        id: s.id,
+        path_id: PathId::parse(&s.path_id).map_err(|e| anyhow::anyhow!("{e}"))?,
+        method: s.method,
+        subpath: s.subpath,
+        query_string: s.query_string,
+        headers,
+        body,
+        ip: s.ip,
+        received_at: s.received_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_split_on_blank_lines() {
+        let raw = b": connected\n\nid: a\nevent: request\ndata: {}\n\nid: b\r\nevent: request\r\n\r\npartial";
+        let (first, rest) = split_event(raw).unwrap();
+        assert_eq!(event_id(&first), None);
+        let (second, rest) = split_event(&rest).unwrap();
+        assert_eq!(event_id(&second).as_deref(), Some("a"));
+        let (third, rest) = split_event(&rest).unwrap();
+        assert_eq!(event_id(&third).as_deref(), Some("b"));
+        assert_eq!(rest, b"partial");
+        assert!(split_event(&rest).is_none());
+    }
+}
