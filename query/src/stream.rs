@@ -125,8 +125,13 @@ fn feed(
         let shutdown = state.shutdown.clone();
         metrics::gauge!("cl_sse_clients").increment(1.0);
         tokio::select! {
-            () = pump(state, path, after, live, tx) => {}
-            () = shutdown.cancelled() => {}
+            () = pump(state, path, after, live, tx.clone()) => {}
+            () = shutdown.cancelled() => {
+                // Tell the client when to come back (to another replica, or
+                // this one restarted); it resumes with Last-Event-ID.
+                let bye = Event::default().retry(RETRY).comment("shutting down");
+                let _ = tx.try_send(Ok(bye));
+            }
         }
         metrics::gauge!("cl_sse_clients").decrement(1.0);
     });
