@@ -75,7 +75,12 @@ pub async fn ingest(
             shutdown: shutdown.clone(),
         }));
     let limit = args.common.shutdown_timeout;
-    let served = serve::serve(listener, serve::finish(app), shutdown.clone(), args.http.limits());
+    let served = serve::serve(
+        listener,
+        serve::finish(app),
+        shutdown.clone(),
+        args.http.limits(),
+    );
     serve::bounded(limit, &shutdown, served).await.transpose()?;
     Ok(())
 }

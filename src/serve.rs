@@ -12,8 +12,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceExt as _;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt as _;
 use tower_http::trace::TraceLayer;
 
 /// Adds the JSON 404/405 fallbacks and a span per request. The span carries

@@ -45,8 +45,11 @@ pub(crate) async fn receive(
     let ip = state.config.trusted_proxies.client_ip(peer, &parts.headers);
     if let Some(limiter) = &state.limiter {
         if let Err(not_until) = limiter.check_key(&ip) {
-            metrics::counter!("cl_captures_rejected_total", "reason" => "rate_limited").increment(1);
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+            metrics::counter!("cl_captures_rejected_total", "reason" => "rate_limited")
+                .increment(1);
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
             let mut r = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
@@ -54,7 +57,8 @@ pub(crate) async fn receive(
             )
             .into_response();
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
             return Ok(r);
         }
     }
@@ -62,7 +66,8 @@ pub(crate) async fn receive(
     let body = tokio::time::timeout(state.config.body_timeout, reading)
         .await
         .map_err(|_| {
-            metrics::counter!("cl_captures_rejected_total", "reason" => "body_timeout").increment(1);
+            metrics::counter!("cl_captures_rejected_total", "reason" => "body_timeout")
+                .increment(1);
             ApiError::new(
                 StatusCode::REQUEST_TIMEOUT,
                 "body_timeout",

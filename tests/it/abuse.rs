@@ -25,22 +25,43 @@ async fn raw(app: &App, head: &[u8]) -> (String, Duration) {
 
 #[tokio::test]
 async fn slowloris_headers_are_cut_off() {
-    let app = spawn_app_with(Shape::Standalone, Flags { ingest: &["--header-timeout", "1s"], ..Flags::default() }).await;
+    let app = spawn_app_with(
+        Shape::Standalone,
+        Flags {
+            ingest: &["--header-timeout", "1s"],
+            ..Flags::default()
+        },
+    )
+    .await;
     let path = app.new_path().await;
     let mut s = TcpStream::connect(addr(&app)).await.unwrap();
-    s.write_all(format!("POST /webhook/{path} HTTP/1.1\r\nhost: a\r\nx-slow: ").as_bytes()).await.unwrap();
+    s.write_all(format!("POST /webhook/{path} HTTP/1.1\r\nhost: a\r\nx-slow: ").as_bytes())
+        .await
+        .unwrap();
     let mut buf = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(4), s.read_to_end(&mut buf)).await;
-    assert!(closed.is_ok(), "connection still open after the header timeout");
+    assert!(
+        closed.is_ok(),
+        "connection still open after the header timeout"
+    );
     assert!(app.all_ids(&path).await.is_empty());
     app.stop().await;
 }
 
 #[tokio::test]
 async fn slow_bodies_get_408_and_are_not_stored() {
-    let app = spawn_app_with(Shape::Standalone, Flags { ingest: &["--body-timeout", "1s"], ..Flags::default() }).await;
+    let app = spawn_app_with(
+        Shape::Standalone,
+        Flags {
+            ingest: &["--body-timeout", "1s"],
+            ..Flags::default()
+        },
+    )
+    .await;
     let path = app.new_path().await;
-    let head = format!("POST /webhook/{path} HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\n\r\nonly ten b");
+    let head = format!(
+        "POST /webhook/{path} HTTP/1.1\r\nhost: a\r\ncontent-length: 100\r\n\r\nonly ten b"
+    );
     let (answer, took) = raw(&app, head.as_bytes()).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("body_timeout"));
@@ -54,11 +75,27 @@ async fn too_many_or_too_large_headers_are_431() {
     let app = spawn_app(Shape::Standalone).await;
     let path = app.new_path().await;
     let many: String = (0..150).map(|i| format!("x-h{i}: v\r\n")).collect();
-    let (answer, _) = raw(&app, format!("POST /webhook/{path} HTTP/1.1\r\nhost: a\r\n{many}content-length: 0\r\n\r\n").as_bytes()).await;
+    let (answer, _) = raw(
+        &app,
+        format!("POST /webhook/{path} HTTP/1.1\r\nhost: a\r\n{many}content-length: 0\r\n\r\n")
+            .as_bytes(),
+    )
+    .await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
     let big = "v".repeat(100 << 10);
-    let (answer, _) = raw(&app, format!("POST /webhook/{path} HTTP/1.1\r\nhost: a\r\nx-big: {big}\r\ncontent-length: 0\r\n\r\n").as_bytes()).await;
-    assert!(answer.starts_with("HTTP/1.1 431"), "{}", &answer[..answer.len().min(80)]);
+    let (answer, _) = raw(
+        &app,
+        format!(
+            "POST /webhook/{path} HTTP/1.1\r\nhost: a\r\nx-big: {big}\r\ncontent-length: 0\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert!(
+        answer.starts_with("HTTP/1.1 431"),
+        "{}",
+        &answer[..answer.len().min(80)]
+    );
     assert!(app.all_ids(&path).await.is_empty());
     app.stop().await;
 }
@@ -71,12 +108,17 @@ async fn too_many_or_too_large_headers_are_431() {
 async fn conflicting_framing_cannot_smuggle_a_second_request() {
     let app = spawn_app(Shape::Standalone).await;
     let path = app.new_path().await;
-    let smuggled = format!("POST /webhook/{path} HTTP/1.1\r\nhost: a\r\ncontent-length: 8\r\n\r\nsmuggled");
+    let smuggled =
+        format!("POST /webhook/{path} HTTP/1.1\r\nhost: a\r\ncontent-length: 8\r\n\r\nsmuggled");
     let head = format!(
         "POST /webhook/{path} HTTP/1.1\r\nhost: a\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n{smuggled}"
     );
     let (answer, _) = raw(&app, head.as_bytes()).await;
-    assert_eq!(answer.matches("HTTP/1.1 ").count(), 1, "one answer, then the connection closed: {answer}");
+    assert_eq!(
+        answer.matches("HTTP/1.1 ").count(),
+        1,
+        "one answer, then the connection closed: {answer}"
+    );
     assert!(answer.to_ascii_lowercase().contains("connection: close"));
     let ids = app.wait_count(&path, 1).await;
     assert_eq!(ids.len(), 1, "the smuggled request was not processed");
@@ -108,10 +150,15 @@ async fn ten_thousand_idle_connections_do_not_stop_new_webhooks() {
         .expect("python3");
     let mut out = idle.stdout.take().unwrap();
     let mut ready = [0u8; 5];
-    tokio::time::timeout(Duration::from_secs(60), out.read_exact(&mut ready)).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(60), out.read_exact(&mut ready))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(&ready, b"ready");
     let start = Instant::now();
-    let id = app.send(app.webhook("POST", &path, "").body("still served")).await;
+    let id = app
+        .send(app.webhook("POST", &path, "").body("still served"))
+        .await;
     assert!(start.elapsed() < Duration::from_secs(5));
     app.detail(&path, &id).await;
     idle.kill().await.unwrap();
@@ -120,27 +167,63 @@ async fn ten_thousand_idle_connections_do_not_stop_new_webhooks() {
 
 #[tokio::test]
 async fn the_connection_limit_holds_new_connections_until_one_frees() {
-    let app = spawn_app_with(Shape::Standalone, Flags { ingest: &["--max-connections", "3"], ..Flags::default() }).await;
+    let app = spawn_app_with(
+        Shape::Standalone,
+        Flags {
+            ingest: &["--max-connections", "3"],
+            ..Flags::default()
+        },
+    )
+    .await;
     let path = app.new_path().await;
     // The client's pooled connections count too: use fresh ones.
-    let idle: Vec<TcpStream> = futures::future::join_all((0..3).map(|_| TcpStream::connect(addr(&app)))).await.into_iter().map(Result::unwrap).collect();
+    let idle: Vec<TcpStream> =
+        futures::future::join_all((0..3).map(|_| TcpStream::connect(addr(&app))))
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let fresh = reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let url = format!("{}/webhook/{path}", app.ingest);
     let waiting = tokio::spawn({
         let (fresh, url) = (fresh.clone(), url.clone());
-        async move { fresh.post(url).body("queued").send().await.unwrap().status() }
+        async move {
+            fresh
+                .post(url)
+                .body("queued")
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!waiting.is_finished(), "a fourth connection was served past the limit of 3");
+    assert!(
+        !waiting.is_finished(),
+        "a fourth connection was served past the limit of 3"
+    );
     drop(idle);
-    let status = tokio::time::timeout(Duration::from_secs(5), waiting).await.unwrap().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(5), waiting)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(status, 200);
     app.stop().await;
 }
 
 async fn per_ip_rate_limit_answers_429_with_retry_after(shape: Shape) {
-    let app = spawn_app_with(shape, Flags { ingest: &["--rate-limit", "2", "--rate-burst", "3"], ..Flags::default() }).await;
+    let app = spawn_app_with(
+        shape,
+        Flags {
+            ingest: &["--rate-limit", "2", "--rate-burst", "3"],
+            ..Flags::default()
+        },
+    )
+    .await;
     let path = app.new_path().await;
     let mut ok = 0;
     let mut limited = 0;
@@ -150,7 +233,11 @@ async fn per_ip_rate_limit_answers_429_with_retry_after(shape: Shape) {
             200 => ok += 1,
             429 => {
                 limited += 1;
-                let after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                let after: u64 = r.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
                 assert!((1..=2).contains(&after));
                 let body: serde_json::Value = r.json().await.unwrap();
                 assert_eq!(body["error"]["code"], "rate_limited");
@@ -168,22 +255,56 @@ async fn per_ip_rate_limit_answers_429_with_retry_after(shape: Shape) {
 async fn hostile_ids_and_stored_html_are_harmless(shape: Shape) {
     let app = spawn_app(shape).await;
     let path = app.new_path().await;
-    for hostile in ["%27%3B%20DROP%20TABLE%20captures--", "a%00b", "..%2F..", "%2A", "a.b"] {
-        let r = app.client.post(format!("{}/webhook/{hostile}", app.ingest)).send().await.unwrap();
+    for hostile in [
+        "%27%3B%20DROP%20TABLE%20captures--",
+        "a%00b",
+        "..%2F..",
+        "%2A",
+        "a.b",
+    ] {
+        let r = app
+            .client
+            .post(format!("{}/webhook/{hostile}", app.ingest))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 404, "{hostile}");
         let r = app.get(&format!("/api/paths/{hostile}/logs")).await;
-        assert!(matches!(r.status().as_u16(), 400 | 404), "{hostile}: {}", r.status());
+        assert!(
+            matches!(r.status().as_u16(), 400 | 404),
+            "{hostile}: {}",
+            r.status()
+        );
     }
-    let id = app.send(app.webhook("POST", &path, "").header("content-type", "text/html").body("<script>alert(1)</script>")).await;
+    let id = app
+        .send(
+            app.webhook("POST", &path, "")
+                .header("content-type", "text/html")
+                .body("<script>alert(1)</script>"),
+        )
+        .await;
     app.detail(&path, &id).await;
     let r = app.get(&format!("/api/paths/{path}/logs/{id}/body")).await;
     assert_eq!(r.status(), 200);
     let h = r.headers();
-    assert!(h["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(h["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
     assert_eq!(h["x-content-type-options"], "nosniff");
-    assert!(h["content-security-policy"].to_str().unwrap().contains("sandbox"));
-    assert_eq!(app.all_ids(&path).await.len(), 1, "the captures table is intact");
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("sandbox"));
+    assert_eq!(
+        app.all_ids(&path).await.len(),
+        1,
+        "the captures table is intact"
+    );
     app.stop().await;
 }
 
-crate::both_shapes!(per_ip_rate_limit_answers_429_with_retry_after, hostile_ids_and_stored_html_are_harmless);
+crate::both_shapes!(
+    per_ip_rate_limit_answers_429_with_retry_after,
+    hostile_ids_and_stored_html_are_harmless
+);

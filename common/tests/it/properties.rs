@@ -14,8 +14,14 @@ fn path_id() -> impl Strategy<Value = PathId> {
 }
 
 fn header() -> impl Strategy<Value = Header> {
-    ("[a-z][a-z0-9-]{0,20}", proptest::collection::vec(any::<u8>(), 0..40))
-        .prop_map(|(name, value)| Header { name, value: Bytes::from(value) })
+    (
+        "[a-z][a-z0-9-]{0,20}",
+        proptest::collection::vec(any::<u8>(), 0..40),
+    )
+        .prop_map(|(name, value)| Header {
+            name,
+            value: Bytes::from(value),
+        })
 }
 
 fn capture() -> impl Strategy<Value = Capture> {
@@ -29,17 +35,19 @@ fn capture() -> impl Strategy<Value = Capture> {
         proptest::collection::vec(any::<u8>(), 0..2048),
         0i64..4_000_000_000_000_000,
     )
-        .prop_map(|(id, path_id, method, subpath, query_string, headers, body, micros)| Capture {
-            id: Uuid::from_u128(id),
-            path_id,
-            method,
-            subpath,
-            query_string,
-            headers,
-            body: Bytes::from(body),
-            ip: "192.0.2.1".into(),
-            received_at: DateTime::from_timestamp_micros(micros).unwrap(),
-        })
+        .prop_map(
+            |(id, path_id, method, subpath, query_string, headers, body, micros)| Capture {
+                id: Uuid::from_u128(id),
+                path_id,
+                method,
+                subpath,
+                query_string,
+                headers,
+                body: Bytes::from(body),
+                ip: "192.0.2.1".into(),
+                received_at: DateTime::from_timestamp_micros(micros).unwrap(),
+            },
+        )
 }
 
 proptest! {
