@@ -290,6 +290,8 @@ if ((SPLIT_UP)); then
   # End to end at a fixed rate, over both ingests; SSE and logs from query 1.
   say "end to end at $E2E_RATE req/s for $E2E_SECS s"
   create_path "$QRY1" e2e && wait_path_known "$ING1" e2e && wait_path_known "$ING2" e2e
+  # The probes' live announcements must be over before the feeds open.
+  stored_ok "$QRY1" e2e 2 && sleep 1
   if "$BENCH_BIN/loadgen" e2e --ingest "$ING1,$ING2" --api "$QRY1" --path e2e \
       --rate "$E2E_RATE" --secs "$E2E_SECS" >"$STATE/e2e.out"; then e2e_ok=1; else e2e_ok=0; fi
   cat "$STATE/e2e.out" >&2
@@ -304,6 +306,7 @@ if ((SPLIT_UP)); then
   # Many live-feed clients on query 1.
   say "$SSE_CLIENTS SSE clients on one query process at $SSE_RATE captures/s for $SSE_SECS s"
   create_path "$QRY1" sse && wait_path_known "$ING1" sse && wait_path_known "$ING2" sse
+  stored_ok "$QRY1" sse 2 && sleep 1
   if "$BENCH_BIN/loadgen" sse-hold --ingest "$ING1,$ING2" --api "$QRY1" --path sse --clients "$SSE_CLIENTS" \
       --rate "$SSE_RATE" --secs "$SSE_SECS" >"$STATE/sse.out"; then sse_ok=1; else sse_ok=0; fi
   cat "$STATE/sse.out" >&2
@@ -383,7 +386,7 @@ want_first=$(uuid_of $((g - 1)) "$base_ms")
 want_last=$(uuid_of $((g - 50)) "$base_ms")
 curl -s "$DEEP_API/api/paths/deep/logs?limit=50&cursor=$cursor" >"$STATE/deep-page.json"
 check "deep page: the 50 captures right after the cursor, in order" \
-  test "$(jq -r '[.items | length, .items[0].id, .items[49].id] | join(" ")' "$STATE/deep-page.json")" = "50 $want_first $want_last"
+  test "$(jq -r '[(.items | length), .items[0].id, .items[49].id] | join(" ")' "$STATE/deep-page.json")" = "50 $want_first $want_last"
 oha_run deep -z "${DUR}s" -c 4 -w "$DEEP_API/api/paths/deep/logs?limit=50&cursor=$cursor"
 DEEP_P99=$(p99_ms deep)
 check "deep page load: every request 200 ($(ok_of deep) of them)" test "$(notok_of deep)" = 0
