@@ -35,6 +35,10 @@ pub struct PathSettings {
     /// captures needs the token. The token itself is never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub read_token_sha256: Option<String>,
+    /// Every new capture is re-sent here by the server (at least once, with
+    /// retries), when the replay allowlist permits the target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forward_url: Option<String>,
 }
 
 /// A custom answer to senders, validated by the API before it is stored.

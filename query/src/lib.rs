@@ -39,6 +39,7 @@ pub(crate) struct QueryState {
     config: Arc<QueryConfig>,
     shutdown: CancellationToken,
     replays: Arc<replay::job::Replays>,
+    forwards: Arc<replay::forward::Forwards>,
 }
 
 /// The API (`/api/...`), live feeds and the web page. `shutdown` ends open
@@ -49,7 +50,15 @@ pub fn router(store: Store, bus: Bus, config: QueryConfig, shutdown: Cancellatio
         let store = store.clone();
         async move { replay::job::sweep(&store).await }
     });
+    let forwards = Arc::new(replay::forward::Forwards::default());
+    tokio::spawn(replay::forward::run(
+        bus.clone(),
+        config.replay_allow.clone(),
+        forwards.clone(),
+        shutdown.clone(),
+    ));
     let state = QueryState {
+        forwards,
         replays: Arc::new(replay::job::Replays::new(config.replay_allow.clone())),
         store,
         bus,

@@ -6,6 +6,7 @@ mod abuse;
 mod bad_input;
 mod fidelity;
 
+mod forward;
 mod live;
 mod logs;
 mod openapi;

@@ -20,6 +20,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/health/live"),
     ("get", "/health/ready"),
     ("get", "/metrics"),
+    ("get", "/api/paths/{path_id}/forwards"),
     ("patch", "/api/paths/{path_id}"),
     ("delete", "/api/paths/{path_id}/logs"),
     ("get", "/api/paths/{path_id}/export"),

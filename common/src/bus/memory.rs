@@ -35,6 +35,7 @@ pub struct MemoryBus {
     tx: mpsc::Sender<Pending>,
     rx: Mutex<Option<mpsc::Receiver<Pending>>>,
     live: broadcast::Sender<Arc<CaptureSummary>>,
+    committed: broadcast::Sender<Arc<Capture>>,
     paths: PathTable,
 }
 
@@ -45,6 +46,7 @@ impl MemoryBus {
             tx,
             rx: Mutex::new(Some(rx)),
             live: broadcast::channel(LIVE_CAPACITY).0,
+            committed: broadcast::channel(super::COMMITTED_CAPACITY).0,
             paths: PathTable::default(),
         }
     }
@@ -65,9 +67,10 @@ impl MemoryBus {
                     let _ = w.send(Ok(()));
                 }
                 captures.sort_by_key(|c| c.id);
-                for c in &captures {
+                for c in captures {
                     // No receivers is fine: nobody is watching.
                     let _ = self.live.send(Arc::new(c.summary()));
+                    let _ = self.committed.send(Arc::new(c));
                 }
             }
             Err(e) => {
@@ -177,5 +180,9 @@ impl BusBackend for MemoryBus {
 
     fn parked_count(&self) -> u64 {
         0
+    }
+
+    fn committed_here(&self) -> broadcast::Receiver<Arc<Capture>> {
+        self.committed.subscribe()
     }
 }

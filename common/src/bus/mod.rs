@@ -68,7 +68,14 @@ pub trait BusBackend: Send + Sync + 'static {
     /// decoded (JetStream parks them on `{stream}_PARKED`; the in-process bus
     /// never has any).
     fn parked_count(&self) -> u64;
+    /// Whole captures as *this process* commits them (not other processes'),
+    /// for work that must happen once per capture, such as forwarding.
+    /// At least once: a redelivered capture may appear again.
+    fn committed_here(&self) -> broadcast::Receiver<Arc<Capture>>;
 }
+
+/// How many committed captures a `committed_here` receiver may fall behind.
+pub const COMMITTED_CAPACITY: usize = 1024;
 
 /// The handle the rest of the code holds.
 #[derive(Clone)]

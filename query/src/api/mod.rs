@@ -3,6 +3,7 @@
 
 mod docs;
 mod export;
+mod forwards;
 mod json;
 mod logs;
 mod paths;
@@ -46,6 +47,7 @@ fn api_router() -> OpenApiRouter<QueryState> {
         .routes(routes!(paths::get, paths::update, paths::delete))
         .routes(routes!(logs::list, logs::clear))
         .routes(routes!(export::export))
+        .routes(routes!(forwards::list))
         .routes(routes!(logs::detail))
         .routes(routes!(logs::body))
         .routes(routes!(replays::start))

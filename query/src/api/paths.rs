@@ -34,6 +34,8 @@ pub struct CreatePath {
     /// returned once in this answer.
     #[serde(default)]
     pub private: bool,
+    /// Re-send every new capture to this base URL (allowlisted targets only).
+    pub forward_url: Option<String>,
 }
 
 /// Body of `PATCH /api/paths/{path_id}`: a field that is absent is left as
@@ -50,6 +52,9 @@ pub struct UpdatePath {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<u64>)]
     pub ttl_seconds: Option<Option<u64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub forward_url: Option<Option<String>>,
 }
 
 /// Tells "absent" (outer `None`, via `default`) from `null` (`Some(None)`).
@@ -72,6 +77,8 @@ pub struct PathView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ttl_seconds: Option<u64>,
     pub private: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forward_url: Option<String>,
     /// Only in the answer that created a private path; it is not stored and
     /// cannot be shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,6 +104,7 @@ impl PathView {
             max_requests: path.settings.max_requests,
             ttl_seconds: path.settings.ttl_seconds,
             private: path.settings.read_token_sha256.is_some(),
+            forward_url: path.settings.forward_url.clone(),
             read_token: None,
         }
     }
@@ -149,6 +157,19 @@ fn validate(
     Ok(())
 }
 
+/// A forward target must parse (400) and be allowed (403), like a replay's.
+async fn check_forward(state: &QueryState, raw: &str) -> Result<(), ApiError> {
+    let url = crate::replay::send::parse_target(raw)
+        .map_err(|e| ApiError::bad_request("invalid_forward_url", e.to_string()))?;
+    state
+        .replays
+        .allow
+        .check(&url)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "forward_not_allowed", e.to_string()))?;
+    Ok(())
+}
+
 /// Create a path.
 #[utoipa::path(post, path = "/api/paths", tag = "paths",
     request_body(content = Option<CreatePath>, content_type = "application/json"),
@@ -168,6 +189,9 @@ pub async fn create(
         None => PathId::random(),
     };
     validate(body.response.as_ref(), body.max_requests, body.ttl_seconds)?;
+    if let Some(url) = &body.forward_url {
+        check_forward(&state, url).await?;
+    }
     let read_token = body.private.then(new_read_token);
     let mut path = PathInfo::new(path_id);
     path.settings = PathSettings {
@@ -175,6 +199,7 @@ pub async fn create(
         max_requests: body.max_requests,
         ttl_seconds: body.ttl_seconds,
         read_token_sha256: read_token.as_ref().map(|(_, digest)| digest.clone()),
+        forward_url: body.forward_url,
     };
     state.store.create_path(&path).await.map_err(|e| match e {
         StoreError::Conflict => ApiError::new(
@@ -255,6 +280,12 @@ pub async fn update(
         s.ttl_seconds = ttl;
     }
     validate(s.response.as_ref(), s.max_requests, s.ttl_seconds)?;
+    if let Some(forward) = body.forward_url {
+        if let Some(url) = &forward {
+            check_forward(&state, url).await?;
+        }
+        path.settings.forward_url = forward;
+    }
     if !state.store.update_path(&path).await? {
         return Err(not_found(&path.path_id));
     }

@@ -4,12 +4,14 @@
 //! - [`send`]: one capture -> one request (the only place that builds them);
 //! - [`run`]: pacing (rate, original timing), concurrency, order;
 //! - [`allow`]: which targets server-side replay may reach (SSRF guard);
-//! - [`job`]: server-side replay jobs, persisted in the store.
+//! - [`job`]: server-side replay jobs, persisted in the store;
+//! - [`forward`]: per-path `forward_url`, re-sending each new capture.
 //!
 //! The `replay` and `forward` subcommands of the binary use `send` and `run`
 //! too, without the allowlist (they run with the user's own rights).
 
 pub mod allow;
+pub mod forward;
 pub mod job;
 pub mod run;
 pub mod send;

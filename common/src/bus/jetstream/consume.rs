@@ -175,6 +175,9 @@ impl JetStreamBus {
                 tracing::debug!(error = %e, "ack failed; the message will be redelivered");
             }
         }
+        for c in &captures {
+            let _ = self.committed.send(std::sync::Arc::new(c.clone()));
+        }
         self.announce(captures).await;
         drop(spans);
         Ok(())

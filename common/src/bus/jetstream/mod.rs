@@ -131,6 +131,7 @@ pub struct JetStreamBus {
     registry: registry::Registry,
     live: Arc<live::LiveHub>,
     parked: AtomicU64,
+    committed: tokio::sync::broadcast::Sender<Arc<Capture>>,
     /// Stops the background tasks (registry watch, live forwarder) on drop.
     tasks: CancellationToken,
 }
@@ -226,6 +227,7 @@ impl JetStreamBus {
             registry,
             live,
             parked: AtomicU64::new(0),
+            committed: tokio::sync::broadcast::channel(super::COMMITTED_CAPACITY).0,
             tasks,
         }))
     }
@@ -294,6 +296,10 @@ impl BusBackend for JetStreamBus {
 
     fn parked_count(&self) -> u64 {
         JetStreamBus::parked_count(self)
+    }
+
+    fn committed_here(&self) -> tokio::sync::broadcast::Receiver<Arc<Capture>> {
+        self.committed.subscribe()
     }
 }
 

@@ -1,0 +1,37 @@
+//! `GET /api/paths/{path_id}/forwards`: what server-side forwarding did.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use common::ApiError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::paths::existing;
+use crate::access::Access;
+use crate::replay::forward::Attempt;
+use crate::QueryState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ForwardLog {
+    /// Newest first; the last 200 attempts this query process made.
+    pub items: Vec<Attempt>,
+}
+
+/// Delivery attempts of the path's `forward_url`.
+#[utoipa::path(get, path = "/api/paths/{path_id}/forwards", tag = "replay",
+    params(("path_id" = String, Path)),
+    responses(
+        (status = 200, body = ForwardLog),
+        (status = 400, body = common::http_error::ErrorBody),
+        (status = 404, body = common::http_error::ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<QueryState>,
+    Path(path_id): Path<String>,
+    access: Access,
+) -> Result<Json<ForwardLog>, ApiError> {
+    let path = existing(&state, &path_id, &access).await?;
+    Ok(Json(ForwardLog {
+        items: state.forwards.of(&path.path_id),
+    }))
+}

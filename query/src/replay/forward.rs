@@ -1,0 +1,155 @@
+//! Server-side forwarding: every capture this process commits for a path
+//! with a `forward_url` is re-sent there, with retries and backoff, and each
+//! attempt is recorded (`GET /api/paths/{path_id}/forwards`).
+//!
+//! Driven by the bus's `committed_here` feed, so in the split shape exactly
+//! one query process forwards a given capture (at least once: a capture
+//! redelivered after a crash may be forwarded again). Attempts are kept in
+//! memory, the newest [`KEEP`] per path.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use common::{Bus, Capture, PathId};
+use serde::Serialize;
+use tokio::sync::{broadcast, Semaphore};
+use tokio_util::sync::CancellationToken;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::allow::Allowlist;
+use super::send::{parse_target, Target};
+
+/// Attempts per capture before giving up.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// Deliveries in flight at once, across paths.
+const IN_FLIGHT: usize = 32;
+/// Attempts remembered per path.
+pub const KEEP: usize = 200;
+
+/// One delivery attempt of one capture.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Attempt {
+    pub capture_id: Uuid,
+    /// 1 for the first try.
+    pub attempt: u32,
+    pub target: String,
+    /// The target's status; absent when it did not answer.
+    pub status: Option<u16>,
+    pub latency_ms: f64,
+    pub error: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Default)]
+pub struct Forwards {
+    log: Mutex<HashMap<PathId, VecDeque<Attempt>>>,
+}
+
+impl Forwards {
+    fn record(&self, path: &PathId, attempt: Attempt) {
+        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = log.entry(path.clone()).or_default();
+        if entries.len() == KEEP {
+            entries.pop_back();
+        }
+        entries.push_front(attempt);
+    }
+
+    /// Newest first.
+    pub fn of(&self, path: &PathId) -> Vec<Attempt> {
+        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
+        log.get(path)
+            .map(|e| e.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+pub async fn run(bus: Bus, allow: Allowlist, forwards: Arc<Forwards>, shutdown: CancellationToken) {
+    let mut committed = bus.committed_here();
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    loop {
+        let capture = tokio::select! {
+            c = committed.recv() => c,
+            () = shutdown.cancelled() => return,
+        };
+        let capture = match capture {
+            Ok(c) => c,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(
+                    skipped = n,
+                    "forwarding fell behind; some captures were not forwarded"
+                );
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let Some(url) = bus
+            .paths()
+            .get(&capture.path_id)
+            .and_then(|p| p.settings.forward_url.clone())
+        else {
+            continue;
+        };
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (allow, forwards, shutdown) = (allow.clone(), forwards.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            deliver(&capture, &url, &allow, &forwards, &shutdown).await;
+            drop(slot);
+        });
+    }
+}
+
+async fn deliver(
+    capture: &Capture,
+    url: &str,
+    allow: &Allowlist,
+    forwards: &Forwards,
+    shutdown: &CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(500);
+    for attempt in 1..=MAX_ATTEMPTS {
+        let (status, latency_ms, error) = match send_once(capture, url, allow).await {
+            Ok(outcome) => (outcome.status, outcome.latency_ms, outcome.error),
+            Err(e) => (None, 0.0, Some(e)),
+        };
+        let delivered = status.is_some_and(|s| (200..300).contains(&s));
+        forwards.record(
+            &capture.path_id,
+            Attempt {
+                capture_id: capture.id,
+                attempt,
+                target: url.to_owned(),
+                status,
+                latency_ms,
+                error,
+                at: Utc::now(),
+            },
+        );
+        if delivered || attempt == MAX_ATTEMPTS {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(backoff) => {}
+            () = shutdown.cancelled() => return,
+        }
+        backoff *= 2;
+    }
+}
+
+/// The allowlist is checked on every attempt (DNS may have changed), and the
+/// connection is pinned to the addresses it approved.
+async fn send_once(
+    capture: &Capture,
+    url: &str,
+    allow: &Allowlist,
+) -> Result<super::send::Outcome, String> {
+    let url = parse_target(url).map_err(|e| e.to_string())?;
+    let pinned = allow.check(&url).await.map_err(|e| e.to_string())?;
+    let target = Target::new(url, Some(pinned), Vec::new()).map_err(|e| e.to_string())?;
+    Ok(target.send(capture).await)
+}
