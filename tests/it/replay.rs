@@ -327,6 +327,11 @@ async fn target_down_records_each_error_and_the_job_completes(shape: Shape) {
             "{result}"
         );
     }
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains("cl_replay_jobs_total{state=\"done\"}"),
+        "replay jobs are counted"
+    );
     app.stop().await;
 }
 

@@ -202,6 +202,7 @@ pub async fn start(
 ) -> Result<ReplayJob, StoreError> {
     job.state = JobState::Running;
     store.save_replay_job(&job.record()).await?;
+    metrics::gauge!("cl_replay_jobs_running").increment(1.0);
     let cancel = shutdown.child_token();
     let by_user = Arc::new(AtomicBool::new(false));
     replays
@@ -314,6 +315,8 @@ async fn execute(
         let now = Utc::now();
         j.updated_at = now;
         j.finished_at = Some(now);
+        metrics::gauge!("cl_replay_jobs_running").decrement(1.0);
+        metrics::counter!("cl_replay_jobs_total", "state" => j.state.as_str()).increment(1);
         j.record()
     };
     store.save_replay_job(&record).await.map(drop)
