@@ -57,25 +57,29 @@ impl TestDb {
     }
 }
 
+/// Runs a clean-up to completion from `Drop`, which may run inside or
+/// outside a runtime: on a thread of its own with a small runtime.
+fn clean_up<F: std::future::Future<Output = ()> + Send + 'static>(work: F) {
+    let _ = std::thread::spawn(move || {
+        if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            rt.block_on(work);
+        }
+    })
+    .join();
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
-        // Drop runs outside any runtime guarantee, so clean up on a thread of
-        // its own with a small runtime.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(rt) = rt {
-                rt.block_on(async {
-                    if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
-                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
-                    }
-                });
+        clean_up(async move {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
             }
-        })
-        .join();
+        });
     }
 }
 
@@ -100,24 +104,16 @@ impl TestStream {
 impl Drop for TestStream {
     fn drop(&mut self) {
         let name = self.name.clone();
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build();
-            if let Ok(rt) = rt {
-                rt.block_on(async {
-                    if let Ok(client) = async_nats::connect(nats_url()).await {
-                        let js = async_nats::jetstream::new(client);
-                        let _ = js.delete_stream(&name).await;
-                        // Key-value buckets and object stores are streams too.
-                        let _ = js.delete_stream(format!("KV_{name}_PATHS")).await;
-                        let _ = js.delete_stream(format!("OBJ_{name}_BODIES")).await;
-                        let _ = js.delete_stream(format!("{name}_PARKED")).await;
-                    }
-                });
+        clean_up(async move {
+            if let Ok(client) = async_nats::connect(nats_url()).await {
+                let js = async_nats::jetstream::new(client);
+                let _ = js.delete_stream(&name).await;
+                // Key-value buckets and object stores are streams too.
+                let _ = js.delete_stream(format!("KV_{name}_PATHS")).await;
+                let _ = js.delete_stream(format!("OBJ_{name}_BODIES")).await;
+                let _ = js.delete_stream(format!("{name}_PARKED")).await;
             }
-        })
-        .join();
+        });
     }
 }
 
