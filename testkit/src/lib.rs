@@ -59,13 +59,17 @@ impl TestDb {
 
 /// Runs a clean-up to completion from `Drop`, which may run inside or
 /// outside a runtime: on a thread of its own with a small runtime.
-fn clean_up<F: std::future::Future<Output = ()> + Send + 'static>(work: F) {
+fn clean_up<F, Fut>(work: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
     let _ = std::thread::spawn(move || {
         if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
         {
-            rt.block_on(work);
+            rt.block_on(work());
         }
     })
     .join();
@@ -74,7 +78,7 @@ fn clean_up<F: std::future::Future<Output = ()> + Send + 'static>(work: F) {
 impl Drop for TestDb {
     fn drop(&mut self) {
         let name = self.name.clone();
-        clean_up(async move {
+        clean_up(move || async move {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
                 let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                 let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
@@ -104,7 +108,7 @@ impl TestStream {
 impl Drop for TestStream {
     fn drop(&mut self) {
         let name = self.name.clone();
-        clean_up(async move {
+        clean_up(move || async move {
             if let Ok(client) = async_nats::connect(nats_url()).await {
                 let js = async_nats::jetstream::new(client);
                 let _ = js.delete_stream(&name).await;
