@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: starts what the tests need (NATS with
 # JetStream, Postgres), then lint, unit/integration tests in both shapes,
-# deploy-manifest checks and browser tests against a running standalone service.
+# deploy-manifest checks, browser tests against a running standalone service,
+# API fuzzing, decoder fuzzing, the short fault suite and the benchmark
+# harness in quick mode.
 # Any failure stops the run with a non-zero exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,5 +46,8 @@ tests/fuzz/smoke.sh
 
 step "fault suite, short form (kill -9 / SIGTERM / outages under load; lost and doubled must be 0)"
 CL_BIN=target/debug/callback-listener tests/fault/run.sh --short
+
+step "benchmark harness, quick mode (correctness only, never speed)"
+bench/run.sh --quick
 
 step "all test steps passed"
