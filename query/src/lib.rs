@@ -4,6 +4,7 @@
 
 mod access;
 mod api;
+mod fanout;
 mod page;
 pub mod replay;
 pub mod retention;
@@ -40,6 +41,7 @@ pub(crate) struct QueryState {
     shutdown: CancellationToken,
     replays: Arc<replay::job::Replays>,
     forwards: Arc<replay::forward::Forwards>,
+    fanout: Arc<fanout::Fanout>,
 }
 
 /// The API (`/api/...`), live feeds and the web page. `shutdown` ends open
@@ -57,7 +59,9 @@ pub fn router(store: Store, bus: Bus, config: QueryConfig, shutdown: Cancellatio
         forwards.clone(),
         shutdown.clone(),
     ));
+    let fanout = fanout::Fanout::start(bus.clone(), config.mask.clone(), shutdown.clone());
     let state = QueryState {
+        fanout,
         forwards,
         replays: Arc::new(replay::job::Replays::new(config.replay_allow.clone())),
         store,

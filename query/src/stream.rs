@@ -14,7 +14,6 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use common::capture::CaptureSummary;
 use common::{ApiError, PathId};
 use futures::Stream;
 use serde::Deserialize;
@@ -27,6 +26,7 @@ use uuid::Uuid;
 
 use crate::access::Access;
 use crate::api::{existing, Query};
+use crate::fanout::{render, Rendered};
 use crate::QueryState;
 
 /// Most events one connection replays from the store; past that the stream
@@ -34,7 +34,7 @@ use crate::QueryState;
 const MAX_CATCH_UP: usize = 10_000;
 const PAGE: u32 = 500;
 /// Events buffered per client between its task and its socket.
-const CLIENT_BUFFER: usize = 64;
+const CLIENT_BUFFER: usize = 16;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const RETRY: Duration = Duration::from_secs(2);
 
@@ -119,7 +119,7 @@ fn feed(
     after: Option<Uuid>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     // Subscribe first: see the module docs for why the order matters.
-    let live = state.bus.live();
+    let live = state.fanout.subscribe();
     let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
     tokio::spawn(async move {
         let shutdown = state.shutdown.clone();
@@ -138,24 +138,19 @@ fn feed(
     Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
 
-fn event(state: &QueryState, summary: &CaptureSummary) -> Result<Event, Infallible> {
-    let summary = state.config.mask.summary(summary.clone());
-    let data = serde_json::to_string(&summary).expect("summary serializes");
+fn event(rendered: &Rendered) -> Result<Event, Infallible> {
     Ok(Event::default()
-        .id(summary.id.to_string())
+        .id(rendered.id.to_string())
         .event("request")
-        .data(data))
+        .data(&rendered.json))
 }
 
 /// Whether a capture belongs on this feed: the path's own feed shows its
 /// captures; the all-paths feed leaves private paths out.
-fn visible(state: &QueryState, path: Option<&PathId>, summary: &CaptureSummary) -> bool {
+fn visible(path: Option<&PathId>, rendered: &Rendered) -> bool {
     match path {
-        Some(p) => p.as_str() == summary.path_id,
-        None => PathId::parse(&summary.path_id)
-            .ok()
-            .and_then(|id| state.bus.paths().get(&id))
-            .is_some_and(|p| p.settings.read_token_sha256.is_none()),
+        Some(p) => p.as_str() == rendered.path_id,
+        None => !rendered.private,
     }
 }
 
@@ -164,7 +159,7 @@ async fn pump(
     state: QueryState,
     path: Option<PathId>,
     after: Option<Uuid>,
-    mut live: broadcast::Receiver<Arc<CaptureSummary>>,
+    mut live: broadcast::Receiver<Arc<Rendered>>,
     tx: mpsc::Sender<Result<Event, Infallible>>,
 ) {
     if tx
@@ -186,10 +181,11 @@ async fn pump(
             };
             for summary in &page {
                 cursor = summary.id;
-                if !visible(&state, path.as_ref(), summary) {
+                let rendered = render(&state.bus, &state.config.mask, summary);
+                if !visible(path.as_ref(), &rendered) {
                     continue;
                 }
-                if tx.send(event(&state, summary)).await.is_err() {
+                if tx.send(event(&rendered)).await.is_err() {
                     return;
                 }
                 sent.insert(summary.id);
@@ -211,13 +207,13 @@ async fn pump(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if !visible(&state, path.as_ref(), &summary) {
+        if !visible(path.as_ref(), &summary) {
             continue;
         }
         if !sent.is_empty() && sent.remove(&summary.id) {
             continue;
         }
-        if tx.send(event(&state, &summary)).await.is_err() {
+        if tx.send(event(&summary)).await.is_err() {
             return;
         }
     }

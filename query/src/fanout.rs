@@ -1,0 +1,92 @@
+//! One renderer per process between the bus's live feed and the SSE clients:
+//! each committed capture is masked and serialized once, not once per open
+//! stream, so 10,000 clients cost one JSON encoding per capture.
+//!
+//! If the renderer loses events (it lagged, or the bus restarted its live
+//! feed after a NATS reconnect), it swaps its channel: every client sees the
+//! old one close and resumes from the store with `Last-Event-ID`, so nothing
+//! is skipped silently.
+
+use std::sync::{Arc, Mutex};
+
+use common::capture::CaptureSummary;
+use common::{Bus, PathId};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::access::Mask;
+
+/// A capture summary ready to send.
+pub(crate) struct Rendered {
+    pub id: Uuid,
+    pub path_id: String,
+    /// Its path is private: kept off the all-paths feed.
+    pub private: bool,
+    /// The masked summary as JSON.
+    pub json: String,
+}
+
+pub(crate) struct Fanout {
+    tx: Mutex<broadcast::Sender<Arc<Rendered>>>,
+}
+
+impl Fanout {
+    pub fn start(bus: Bus, mask: Mask, shutdown: CancellationToken) -> Arc<Self> {
+        let fanout = Arc::new(Self {
+            tx: Mutex::new(broadcast::channel(common::bus::LIVE_CAPACITY).0),
+        });
+        let weak = Arc::downgrade(&fanout);
+        tokio::spawn(async move {
+            let mut live = bus.live();
+            loop {
+                let next = tokio::select! {
+                    n = live.recv() => n,
+                    () = shutdown.cancelled() => return,
+                };
+                let Some(fanout) = weak.upgrade() else { return };
+                match next {
+                    Ok(summary) => fanout.send(render(&bus, &mask, &summary)),
+                    Err(broadcast::error::RecvError::Lagged(_)) => fanout.restart(),
+                    Err(broadcast::error::RecvError::Closed) => {
+                        fanout.restart();
+                        live = bus.live();
+                    }
+                }
+            }
+        });
+        fanout
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Rendered>> {
+        self.sender().subscribe()
+    }
+
+    fn send(&self, rendered: Rendered) {
+        // No receivers is fine: nobody is watching.
+        let _ = self.sender().send(Arc::new(rendered));
+    }
+
+    fn restart(&self) {
+        *self.tx.lock().unwrap_or_else(|e| e.into_inner()) =
+            broadcast::channel(common::bus::LIVE_CAPACITY).0;
+    }
+
+    fn sender(&self) -> broadcast::Sender<Arc<Rendered>> {
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+pub(crate) fn render(bus: &Bus, mask: &Mask, summary: &CaptureSummary) -> Rendered {
+    let private = PathId::parse(&summary.path_id)
+        .ok()
+        .and_then(|id| bus.paths().get(&id))
+        .is_some_and(|p| p.settings.read_token_sha256.is_some());
+    let masked = mask.summary(summary.clone());
+    Rendered {
+        id: summary.id,
+        path_id: summary.path_id.clone(),
+        private,
+        json: serde_json::to_string(&masked).expect("summary serializes"),
+    }
+}
