@@ -160,11 +160,9 @@ impl QueryOptions {
     }
 }
 
+/// The stream's name and limits, shared by every role that talks to JetStream.
 #[derive(Debug, Clone, Args)]
-pub struct NatsOptions {
-    /// NATS server URL.
-    #[arg(long, env = "CL_NATS_URL", default_value = "nats://127.0.0.1:4222")]
-    pub nats_url: String,
+pub struct StreamOptions {
     /// JetStream stream name; the registry bucket and consumer names derive from it.
     #[arg(long, env = "CL_STREAM", default_value = "CAPTURES")]
     pub stream: String,
@@ -179,16 +177,31 @@ pub struct NatsOptions {
     pub publish_timeout: Duration,
 }
 
+impl StreamOptions {
+    /// The JetStream bus configuration for the server at `url`.
+    pub fn jetstream(&self, url: &str) -> JetStreamConfig {
+        JetStreamConfig {
+            max_age: self.stream_max_age,
+            max_bytes: self.stream_max_bytes,
+            publish_timeout: self.publish_timeout,
+            ..JetStreamConfig::new(url, &self.stream)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NatsOptions {
+    /// NATS server URL.
+    #[arg(long, env = "CL_NATS_URL", default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+    #[command(flatten)]
+    pub stream: StreamOptions,
+}
+
 impl NatsOptions {
     /// The JetStream bus configuration these options describe.
     pub fn jetstream(&self) -> JetStreamConfig {
-        jetstream_config(
-            &self.nats_url,
-            &self.stream,
-            self.stream_max_age,
-            self.stream_max_bytes,
-            self.publish_timeout,
-        )
+        self.stream.jetstream(&self.nats_url)
     }
 }
 
@@ -210,18 +223,9 @@ pub struct StandaloneArgs {
     /// Use NATS JetStream as the bus instead of the in-process one.
     #[arg(long, env = "CL_NATS_URL")]
     pub nats_url: Option<String>,
-    /// JetStream stream name (only with --nats-url).
-    #[arg(long, env = "CL_STREAM", default_value = "CAPTURES")]
-    pub stream: String,
-    /// How long captures stay (only with --nats-url) in the stream (and large bodies in the object store).
-    #[arg(long, env = "CL_STREAM_MAX_AGE", default_value = "168h", value_parser = parse_duration)]
-    pub stream_max_age: Duration,
-    /// Stream size limit in bytes (oldest captures are dropped first); unlimited when unset.
-    #[arg(long, env = "CL_STREAM_MAX_BYTES")]
-    pub stream_max_bytes: Option<u64>,
-    /// How long a webhook waits for JetStream to make its capture durable before it gets 503.
-    #[arg(long, env = "CL_PUBLISH_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
-    pub publish_timeout: Duration,
+    /// Stream settings (used only with --nats-url).
+    #[command(flatten)]
+    pub stream: StreamOptions,
     #[command(flatten)]
     pub ingest: IngestOptions,
     #[command(flatten)]
@@ -286,30 +290,9 @@ pub struct MigrateArgs {
 impl StandaloneArgs {
     /// The JetStream bus configuration, when `--nats-url` asks for one.
     pub fn jetstream(&self) -> Option<JetStreamConfig> {
-        self.nats_url.as_deref().map(|url| {
-            jetstream_config(
-                url,
-                &self.stream,
-                self.stream_max_age,
-                self.stream_max_bytes,
-                self.publish_timeout,
-            )
-        })
-    }
-}
-
-fn jetstream_config(
-    url: &str,
-    stream: &str,
-    max_age: Duration,
-    max_bytes: Option<u64>,
-    publish_timeout: Duration,
-) -> JetStreamConfig {
-    JetStreamConfig {
-        max_age,
-        max_bytes,
-        publish_timeout,
-        ..JetStreamConfig::new(url, stream)
+        self.nats_url
+            .as_deref()
+            .map(|url| self.stream.jetstream(url))
     }
 }
 
