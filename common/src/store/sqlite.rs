@@ -20,6 +20,10 @@ use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
 
+/// Rows per INSERT statement: 12 parameters each, well under SQLite's
+/// limit of 32,766 bound parameters per statement.
+const INSERT_CHUNK: usize = 500;
+
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
                                content_type, body_size, received_at";
 
@@ -202,29 +206,32 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError> {
+        // One multi-row statement per chunk: every statement is a round trip
+        // to sqlx's SQLite worker thread, and per-row statements made those
+        // round trips most of the group commit's time.
         let mut tx = self.pool.begin().await?;
         let mut inserted = 0;
-        for c in captures {
-            let done = sqlx::query(
+        for chunk in captures.chunks(INSERT_CHUNK) {
+            let mut sql = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
-                 ip, user_agent, content_type, body_size, received_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(c.id)
-            .bind(c.path_id.as_str())
-            .bind(&c.method)
-            .bind(&c.subpath)
-            .bind(&c.query_string)
-            .bind(headers_to_json(&c.headers))
-            .bind(c.body.as_ref())
-            .bind(&c.ip)
-            .bind(c.user_agent())
-            .bind(c.content_type())
-            .bind(c.body.len() as i64)
-            .bind(micros(c.received_at))
-            .execute(&mut *tx)
-            .await?;
-            inserted += done.rows_affected();
+                 ip, user_agent, content_type, body_size, received_at) ",
+            );
+            sql.push_values(chunk, |mut row, c| {
+                row.push_bind(c.id)
+                    .push_bind(c.path_id.as_str())
+                    .push_bind(c.method.as_str())
+                    .push_bind(c.subpath.as_str())
+                    .push_bind(c.query_string.as_str())
+                    .push_bind(headers_to_json(&c.headers))
+                    .push_bind(c.body.as_ref())
+                    .push_bind(c.ip.as_str())
+                    .push_bind(c.user_agent())
+                    .push_bind(c.content_type())
+                    .push_bind(c.body.len() as i64)
+                    .push_bind(micros(c.received_at));
+            });
+            sql.push(" ON CONFLICT (id) DO NOTHING");
+            inserted += sql.build().execute(&mut *tx).await?.rows_affected();
         }
         tx.commit().await?;
         Ok(inserted)
