@@ -51,6 +51,12 @@ impl Drop for Telemetry {
     }
 }
 
+/// Spans opened for every webhook or written capture. They exist for the
+/// OpenTelemetry trace; the log formatter skips them, because formatting
+/// their fields cost ~5% of ingest's CPU (docs/BENCHMARKS.md) for context
+/// that log lines of the hot path rarely need.
+const PER_REQUEST_SPANS: &[&str] = &["http", "capture.publish", "capture.written"];
+
 /// Installs the global subscriber; `RUST_LOG` overrides the default filter.
 /// `service` names the process in traces unless `OTEL_SERVICE_NAME` is set.
 pub fn init(format: LogFormat, service: &str) -> Telemetry {
@@ -60,7 +66,10 @@ pub fn init(format: LogFormat, service: &str) -> Telemetry {
     let fmt = match format {
         LogFormat::Text => fmt.boxed(),
         LogFormat::Json => fmt.json().boxed(),
-    };
+    }
+    .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+        !(meta.is_span() && PER_REQUEST_SPANS.contains(&meta.name()))
+    }));
     let provider = if otlp_configured() {
         match provider(service) {
             Ok(p) => Some(p),
