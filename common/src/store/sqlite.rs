@@ -146,6 +146,31 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
     })
 }
 
+/// One `INSERT` of all `rows` (at most [`INSERT_CHUNK`]); a capture already
+/// stored (a redelivery) is skipped.
+fn insert_rows(rows: &[Capture]) -> QueryBuilder<'_, Sqlite> {
+    let mut sql = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
+         ip, user_agent, content_type, body_size, received_at) ",
+    );
+    sql.push_values(rows, |mut row, c| {
+        row.push_bind(c.id)
+            .push_bind(c.path_id.as_str())
+            .push_bind(c.method.as_str())
+            .push_bind(c.subpath.as_str())
+            .push_bind(c.query_string.as_str())
+            .push_bind(headers_to_json(&c.headers))
+            .push_bind(c.body.as_ref())
+            .push_bind(c.ip.as_str())
+            .push_bind(c.user_agent())
+            .push_bind(c.content_type())
+            .push_bind(c.body.len() as i64)
+            .push_bind(micros(c.received_at));
+    });
+    sql.push(" ON CONFLICT (id) DO NOTHING");
+    sql
+}
+
 #[async_trait]
 impl StoreBackend for SqliteStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
@@ -208,29 +233,16 @@ impl StoreBackend for SqliteStore {
     async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError> {
         // One multi-row statement per chunk: every statement is a round trip
         // to sqlx's SQLite worker thread, and per-row statements made those
-        // round trips most of the group commit's time.
+        // round trips most of the group commit's time. A batch of one chunk
+        // needs no BEGIN/COMMIT: a single statement is its own transaction.
+        if captures.len() <= INSERT_CHUNK {
+            let mut sql = insert_rows(captures);
+            return Ok(sql.build().execute(&self.pool).await?.rows_affected());
+        }
         let mut tx = self.pool.begin().await?;
         let mut inserted = 0;
         for chunk in captures.chunks(INSERT_CHUNK) {
-            let mut sql = QueryBuilder::<Sqlite>::new(
-                "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
-                 ip, user_agent, content_type, body_size, received_at) ",
-            );
-            sql.push_values(chunk, |mut row, c| {
-                row.push_bind(c.id)
-                    .push_bind(c.path_id.as_str())
-                    .push_bind(c.method.as_str())
-                    .push_bind(c.subpath.as_str())
-                    .push_bind(c.query_string.as_str())
-                    .push_bind(headers_to_json(&c.headers))
-                    .push_bind(c.body.as_ref())
-                    .push_bind(c.ip.as_str())
-                    .push_bind(c.user_agent())
-                    .push_bind(c.content_type())
-                    .push_bind(c.body.len() as i64)
-                    .push_bind(micros(c.received_at));
-            });
-            sql.push(" ON CONFLICT (id) DO NOTHING");
+            let mut sql = insert_rows(chunk);
             inserted += sql.build().execute(&mut *tx).await?.rows_affected();
         }
         tx.commit().await?;
