@@ -227,7 +227,8 @@ impl App {
         for base in self.ingests.iter().chain(&self.apis) {
             let url = format!("{base}/health/ready");
             let mut ready = false;
-            for _ in 0..200 {
+            // Generous: the whole suite runs its topologies in parallel on 2 cores.
+            for _ in 0..600 {
                 if let Ok(r) = self.client.get(&url).send().await {
                     if r.status().is_success() {
                         ready = true;
@@ -327,7 +328,9 @@ impl App {
     /// The whole capture, once it is visible through the API (immediately in
     /// standalone; after the writer commits in the split shape).
     pub async fn detail(&self, path_id: &str, id: &str) -> Value {
-        for _ in 0..200 {
+        // Up to 20 s: after a NATS outage the writer's consumer restarts with
+        // a backoff of up to 5 s, and the suite shares 2 cores.
+        for _ in 0..800 {
             let r = self.get(&format!("/api/paths/{path_id}/logs/{id}")).await;
             if r.status() == 200 {
                 return r.json().await.unwrap();
