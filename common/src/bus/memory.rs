@@ -162,11 +162,6 @@ impl BusBackend for MemoryBus {
         Ok(())
     }
 
-    async fn sync_paths(&self, paths: Vec<PathInfo>) -> Result<(), BusError> {
-        self.paths.replace_all(paths);
-        Ok(())
-    }
-
     fn paths(&self) -> PathTable {
         self.paths.clone()
     }

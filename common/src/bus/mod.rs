@@ -58,8 +58,6 @@ pub trait BusBackend: Send + Sync + 'static {
     async fn put_path(&self, path: &PathInfo) -> Result<(), BusError>;
     /// Announces a deleted path to every ingest.
     async fn remove_path(&self, id: &PathId) -> Result<(), BusError>;
-    /// Makes the registry hold exactly `paths` (the store is the truth).
-    async fn sync_paths(&self, paths: Vec<PathInfo>) -> Result<(), BusError>;
     /// The registry as this process sees it, kept current in the background.
     fn paths(&self) -> PathTable;
     /// Whether the bus can take captures right now (readiness).

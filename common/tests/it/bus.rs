@@ -206,11 +206,16 @@ async fn registry_changes_reach_every_process(env: Env) {
     })
     .await;
 
-    env.bus.sync_paths(vec![c.clone()]).await.unwrap();
-    eventually(Duration::from_secs(1), "sync reaches the peer", || {
-        let ok = peer.get(&b.path_id).is_none() && peer.get(&c.path_id).as_deref() == Some(&c);
-        async move { ok }
-    })
+    env.bus.put_path(&c).await.unwrap();
+    env.bus.remove_path(&b.path_id).await.unwrap();
+    eventually(
+        Duration::from_secs(1),
+        "later changes reach the peer",
+        || {
+            let ok = peer.get(&b.path_id).is_none() && peer.get(&c.path_id).as_deref() == Some(&c);
+            async move { ok }
+        },
+    )
     .await;
     assert_eq!(env.bus.paths().len(), 1);
 }

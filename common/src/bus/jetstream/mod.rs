@@ -277,10 +277,6 @@ impl BusBackend for JetStreamBus {
         self.registry.remove(id).await
     }
 
-    async fn sync_paths(&self, paths: Vec<PathInfo>) -> Result<(), BusError> {
-        self.registry.sync(paths).await
-    }
-
     fn paths(&self) -> PathTable {
         self.registry.table()
     }

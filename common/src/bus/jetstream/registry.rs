@@ -3,11 +3,11 @@
 //! a watcher, so ingest judges each webhook without a round trip and hears of
 //! new or deleted paths within milliseconds.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
-use futures::{StreamExt as _, TryStreamExt as _};
+use futures::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
 use super::{unavailable, JetStreamConfig};
@@ -88,37 +88,6 @@ impl Registry {
             .await
             .map_err(|e| unavailable("deleting from the path registry", e))?;
         self.table.remove(id);
-        Ok(())
-    }
-
-    /// Makes the bucket hold exactly `paths`, writing only what differs.
-    pub(super) async fn sync(&self, paths: Vec<PathInfo>) -> Result<(), BusError> {
-        let keys: HashSet<String> = self
-            .kv
-            .keys()
-            .await
-            .map_err(|e| unavailable("listing the path registry", e))?
-            .try_collect()
-            .await
-            .map_err(|e| unavailable("listing the path registry", e))?;
-        let wanted: HashSet<&str> = paths.iter().map(|p| p.path_id.as_str()).collect();
-        for path in &paths {
-            let current = self.table.get(&path.path_id);
-            if !keys.contains(path.path_id.as_str()) || current.as_deref() != Some(path) {
-                self.put(path).await?;
-            }
-        }
-        for key in keys.iter().filter(|k| !wanted.contains(k.as_str())) {
-            match PathId::parse(key) {
-                Ok(id) => self.remove(&id).await?,
-                // Not one of ours (no valid path id): remove it all the same.
-                Err(_) => self
-                    .kv
-                    .delete(key)
-                    .await
-                    .map_err(|e| unavailable("deleting from the path registry", e))?,
-            }
-        }
         Ok(())
     }
 }
