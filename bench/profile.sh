@@ -79,4 +79,3 @@ perf report -i "$OUT/service.data" --no-children --sort sym --stdio -g none 2>/d
 echo "== $ROLE: heaviest self time"
 head -15 "$OUT/self.txt" | cut -c1-140
 echo "== reports in $OUT (inclusive.txt, self.txt, *.data for perf report -i)"
-PIDS+=("$PID")

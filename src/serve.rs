@@ -24,6 +24,7 @@ pub fn finish(app: Router) -> Router {
         .method_not_allowed_fallback(query::method_not_allowed)
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!(
+                target: common::telemetry::PER_REQUEST,
                 "http",
                 method = %req.method(),
                 path = %req.uri().path(),

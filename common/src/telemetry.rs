@@ -51,11 +51,11 @@ impl Drop for Telemetry {
     }
 }
 
-/// Spans opened for every webhook or written capture. They exist for the
-/// OpenTelemetry trace; the log formatter skips them, because formatting
-/// their fields cost ~5% of ingest's CPU (docs/BENCHMARKS.md) for context
-/// that log lines of the hot path rarely need.
-const PER_REQUEST_SPANS: &[&str] = &["http", "capture.publish", "capture.written"];
+/// Target of the spans opened for every webhook or written capture. They
+/// exist for the OpenTelemetry trace; the log formatter skips them, because
+/// formatting their fields cost ~5% of ingest's CPU (docs/BENCHMARKS.md) for
+/// context that log lines of the hot path rarely need.
+pub const PER_REQUEST: &str = "callback_listener::per_request";
 
 /// Installs the global subscriber; `RUST_LOG` overrides the default filter.
 /// `service` names the process in traces unless `OTEL_SERVICE_NAME` is set.
@@ -68,7 +68,7 @@ pub fn init(format: LogFormat, service: &str) -> Telemetry {
         LogFormat::Json => fmt.json().boxed(),
     }
     .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
-        !(meta.is_span() && PER_REQUEST_SPANS.contains(&meta.name()))
+        !(meta.is_span() && meta.target() == PER_REQUEST)
     }));
     let provider = if otlp_configured() {
         match provider(service) {

@@ -33,7 +33,11 @@ pub fn extract(headers: Option<&async_nats::HeaderMap>) -> Option<Context> {
 /// A span for one capture written to the store, child of the trace it was
 /// received in (when that trace is known).
 pub fn written_span(capture_id: uuid::Uuid, parent: Option<Context>) -> tracing::Span {
-    let span = tracing::info_span!("capture.written", capture_id = %capture_id);
+    let span = tracing::info_span!(
+        target: crate::telemetry::PER_REQUEST,
+        "capture.written",
+        capture_id = %capture_id
+    );
     if let Some(parent) = parent {
         let _ = span.set_parent(parent);
     }

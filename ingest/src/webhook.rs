@@ -96,7 +96,11 @@ pub(crate) async fn receive(
     };
     let start = std::time::Instant::now();
     // The span whose trace context travels with the capture to the writer.
-    let publish = tracing::info_span!("capture.publish", capture_id = %id);
+    let publish = tracing::info_span!(
+        target: common::telemetry::PER_REQUEST,
+        "capture.publish",
+        capture_id = %id
+    );
     let published = state.bus.publish(capture).instrument(publish).await;
     metrics::histogram!("cl_publish_duration_seconds").record(start.elapsed().as_secs_f64());
     if let Err(e) = published {
