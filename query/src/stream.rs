@@ -6,7 +6,7 @@
 //! client that falls too far behind is disconnected (never silently skipped)
 //! and resumes with `Last-Event-ID`.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,11 +14,11 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use common::capture::CaptureSummary;
 use common::{ApiError, PathId};
 use futures::Stream;
 use serde::Deserialize;
-use tokio::sync::{broadcast, mpsc};
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::broadcast;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -33,8 +33,6 @@ use crate::QueryState;
 /// ends and the client resumes from where it got to, keeping memory bounded.
 const MAX_CATCH_UP: usize = 10_000;
 const PAGE: u32 = 500;
-/// Events buffered per client between its task and its socket.
-const CLIENT_BUFFER: usize = 16;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
 const RETRY: Duration = Duration::from_secs(2);
 
@@ -120,29 +118,154 @@ fn feed(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     // Subscribe first: see the module docs for why the order matters.
     let live = state.fanout.subscribe();
-    let (tx, rx) = mpsc::channel(CLIENT_BUFFER);
-    tokio::spawn(async move {
-        let shutdown = state.shutdown.clone();
-        metrics::gauge!("cl_sse_clients").increment(1.0);
-        tokio::select! {
-            () = pump(state, path, after, live, tx.clone()) => {}
-            () = shutdown.cancelled() => {
-                // Tell the client when to come back (to another replica, or
-                // this one restarted); it resumes with Last-Event-ID.
-                let bye = Event::default().retry(RETRY).comment("shutting down");
-                let _ = tx.try_send(Ok(bye));
-            }
-        }
-        metrics::gauge!("cl_sse_clients").decrement(1.0);
+    let feed = Feed {
+        phase: Phase::Hello(after),
+        state,
+        path,
+        live,
+        sent: HashSet::new(),
+        _client: ClientGauge::open(),
+    };
+    let events = futures::stream::unfold(feed, |mut feed| async move {
+        let event = feed.next().await?;
+        Some((Ok(event), feed))
     });
-    Sse::new(ReceiverStream::new(rx)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
 }
 
-fn event(rendered: &Rendered) -> Result<Event, Infallible> {
-    Ok(Event::default()
+/// One client's feed, polled by the client's own connection task: an open
+/// stream costs no task and no queue of its own (10,000 of them are held).
+struct Feed {
+    state: QueryState,
+    path: Option<PathId>,
+    live: broadcast::Receiver<Arc<Rendered>>,
+    phase: Phase,
+    /// Ids sent during catch-up, skipped when they come live.
+    sent: HashSet<Uuid>,
+    _client: ClientGauge,
+}
+
+enum Phase {
+    /// The first event; then catch up after the cursor, if any.
+    Hello(Option<Uuid>),
+    CatchUp {
+        cursor: Uuid,
+        page: VecDeque<CaptureSummary>,
+        /// The last page read was full: there may be more.
+        more: bool,
+    },
+    Live,
+    Done,
+}
+
+impl Feed {
+    /// The next event; `None` when the client is done, lagged or the
+    /// process is shutting down.
+    async fn next(&mut self) -> Option<Event> {
+        let shutdown = self.state.shutdown.clone();
+        loop {
+            if shutdown.is_cancelled() && !matches!(self.phase, Phase::Done) {
+                self.phase = Phase::Done;
+                return Some(goodbye());
+            }
+            match &mut self.phase {
+                Phase::Hello(after) => {
+                    self.phase = match *after {
+                        Some(cursor) => Phase::CatchUp {
+                            cursor,
+                            page: VecDeque::new(),
+                            more: true,
+                        },
+                        None => Phase::Live,
+                    };
+                    return Some(Event::default().retry(RETRY).comment("connected"));
+                }
+                Phase::CatchUp { cursor, page, more } => {
+                    if let Some(summary) = page.pop_front() {
+                        *cursor = summary.id;
+                        let rendered = render(&self.state.bus, &self.state.config.mask, &summary);
+                        if !visible(self.path.as_ref(), &rendered) {
+                            continue;
+                        }
+                        self.sent.insert(summary.id);
+                        return Some(event(&rendered));
+                    }
+                    if !*more {
+                        self.phase = Phase::Live;
+                        continue;
+                    }
+                    if self.sent.len() >= MAX_CATCH_UP {
+                        return None;
+                    }
+                    let next = self
+                        .state
+                        .store
+                        .list_after(self.path.as_ref(), *cursor, PAGE);
+                    match next.await {
+                        Ok(next) => {
+                            *more = next.len() >= PAGE as usize;
+                            *page = next.into();
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "live feed catch-up failed; closing");
+                            return None;
+                        }
+                    }
+                }
+                Phase::Live => {
+                    let summary = tokio::select! {
+                        next = self.live.recv() => next,
+                        () = shutdown.cancelled() => continue,
+                    };
+                    let summary = match summary {
+                        Ok(summary) => summary,
+                        Err(broadcast::error::RecvError::Lagged(missed)) => {
+                            tracing::debug!(missed, "live client lagged; closing so it resumes");
+                            return None;
+                        }
+                        Err(broadcast::error::RecvError::Closed) => return None,
+                    };
+                    if !visible(self.path.as_ref(), &summary) {
+                        continue;
+                    }
+                    if !self.sent.is_empty() && self.sent.remove(&summary.id) {
+                        continue;
+                    }
+                    return Some(event(&summary));
+                }
+                Phase::Done => return None,
+            }
+        }
+    }
+}
+
+/// Tells the client when to come back (to another replica, or this one
+/// restarted); it resumes with Last-Event-ID.
+fn goodbye() -> Event {
+    Event::default().retry(RETRY).comment("shutting down")
+}
+
+/// Counts open feeds in `cl_sse_clients` for as long as it lives.
+struct ClientGauge;
+
+impl ClientGauge {
+    fn open() -> Self {
+        metrics::gauge!("cl_sse_clients").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for ClientGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("cl_sse_clients").decrement(1.0);
+    }
+}
+
+fn event(rendered: &Rendered) -> Event {
+    Event::default()
         .id(rendered.id.to_string())
         .event("request")
-        .data(&rendered.json))
+        .data(&rendered.json)
 }
 
 /// Whether a capture belongs on this feed: the path's own feed shows its
@@ -151,70 +274,5 @@ fn visible(path: Option<&PathId>, rendered: &Rendered) -> bool {
     match path {
         Some(p) => p.as_str() == rendered.path_id,
         None => !rendered.private,
-    }
-}
-
-/// Feeds one client; returns when the client goes away, lags or is done.
-async fn pump(
-    state: QueryState,
-    path: Option<PathId>,
-    after: Option<Uuid>,
-    mut live: broadcast::Receiver<Arc<Rendered>>,
-    tx: mpsc::Sender<Result<Event, Infallible>>,
-) {
-    if tx
-        .send(Ok(Event::default().retry(RETRY).comment("connected")))
-        .await
-        .is_err()
-    {
-        return;
-    }
-    let mut sent = HashSet::new();
-    if let Some(mut cursor) = after {
-        loop {
-            let page = match state.store.list_after(path.as_ref(), cursor, PAGE).await {
-                Ok(page) => page,
-                Err(e) => {
-                    tracing::warn!(error = %e, "live feed catch-up failed; closing");
-                    return;
-                }
-            };
-            for summary in &page {
-                cursor = summary.id;
-                let rendered = render(&state.bus, &state.config.mask, summary);
-                if !visible(path.as_ref(), &rendered) {
-                    continue;
-                }
-                if tx.send(event(&rendered)).await.is_err() {
-                    return;
-                }
-                sent.insert(summary.id);
-            }
-            if page.len() < PAGE as usize {
-                break;
-            }
-            if sent.len() >= MAX_CATCH_UP {
-                return;
-            }
-        }
-    }
-    loop {
-        let summary = match live.recv().await {
-            Ok(summary) => summary,
-            Err(broadcast::error::RecvError::Lagged(missed)) => {
-                tracing::debug!(missed, "live client lagged; closing so it resumes");
-                return;
-            }
-            Err(broadcast::error::RecvError::Closed) => return,
-        };
-        if !visible(path.as_ref(), &summary) {
-            continue;
-        }
-        if !sent.is_empty() && sent.remove(&summary.id) {
-            continue;
-        }
-        if tx.send(event(&summary)).await.is_err() {
-            return;
-        }
     }
 }

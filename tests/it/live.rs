@@ -77,6 +77,19 @@ impl SseClient {
         }
     }
 
+    /// Everything left in the stream as text, until the server ends it.
+    pub async fn until_end(mut self) -> String {
+        let rest = async {
+            while let Some(chunk) = self.body.next().await {
+                self.buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), rest)
+            .await
+            .expect("the server ends the stream within 20 s");
+        self.buf
+    }
+
     /// Asserts nothing else arrives for a moment.
     pub async fn assert_quiet(&mut self) {
         let extra = tokio::time::timeout(Duration::from_millis(500), self.next_inner()).await;
@@ -184,7 +197,23 @@ async fn bad_resume_points_are_400(shape: Shape) {
     app.stop().await;
 }
 
+/// Shutdown ends every open feed with a retry hint, so clients come back
+/// (to another replica, or this one restarted) and resume.
+async fn shutdown_ends_open_feeds_with_a_retry_hint(shape: Shape) {
+    let mut app = spawn_app(shape).await;
+    let path = app.new_path().await;
+    let mut sse = SseClient::connect(&app, &format!("/api/paths/{path}/stream"), None).await;
+    let id = app.send(app.webhook("POST", &path, "")).await;
+    assert_eq!(sse.next().await.id, id);
+    let rest = tokio::spawn(sse.until_end());
+    app.stop_in_place().await;
+    let rest = rest.await.unwrap();
+    assert!(rest.contains(": shutting down"), "{rest:?}");
+    assert!(rest.contains("retry: 2000"), "{rest:?}");
+}
+
 both_shapes!(
+    shutdown_ends_open_feeds_with_a_retry_hint,
     live_feed_delivers_in_order_and_resumes_without_gap_or_duplicate,
     dashboard_feed_carries_every_path,
     a_thousand_clients_each_receive_every_capture,
