@@ -40,8 +40,6 @@ const ACK_WAIT: Duration = Duration::from_secs(30);
 /// Unacknowledged messages the durable consumer allows in flight (across all
 /// query processes); large, so batches pipeline.
 const MAX_ACK_PENDING: i64 = 20_000;
-/// Window in which a repeated `Nats-Msg-Id` is recognised as a duplicate.
-const DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 /// Room left in a message for the protocol line and headers (`Nats-Msg-Id`
 /// plus whatever the server adds), so a payload that passes the size check
 /// is never refused by the server.
@@ -77,6 +75,17 @@ impl JetStreamConfig {
             publish_timeout: Duration::from_secs(5),
             replicas: 1,
         }
+    }
+
+    /// Window in which JetStream drops a repeated `Nats-Msg-Id` (the capture
+    /// id). A capture can only be sent twice while ingest still waits for
+    /// its ack (the client library resending around a reconnect), so twice
+    /// the publish timeout covers it; the store's idempotent insert absorbs
+    /// anything later. Not longer: the server keeps every id of the window
+    /// in memory, and a 2-minute window (5 M ids at 40,000 webhooks/s) showed
+    /// in the webhook p99 (docs/BENCHMARKS.md).
+    pub fn duplicate_window(&self) -> Duration {
+        (self.publish_timeout * 2).max(Duration::from_secs(1))
     }
 
     /// Subject prefix: the stream name lower-cased.
@@ -176,7 +185,7 @@ impl JetStreamBus {
             subjects: vec![format!("{}.*", config.prefix())],
             storage: stream::StorageType::File,
             discard: stream::DiscardPolicy::Old,
-            duplicate_window: DUPLICATE_WINDOW,
+            duplicate_window: config.duplicate_window(),
             max_age: config.max_age,
             max_bytes: config.max_bytes_i64(),
             num_replicas: config.replicas,
@@ -190,7 +199,7 @@ impl JetStreamBus {
             subjects: vec![format!("{}_parked.>", config.prefix())],
             storage: stream::StorageType::File,
             discard: stream::DiscardPolicy::Old,
-            duplicate_window: DUPLICATE_WINDOW,
+            duplicate_window: config.duplicate_window(),
             max_age: config.max_age,
             num_replicas: config.replicas,
             ..Default::default()
