@@ -60,7 +60,7 @@ pub const PER_REQUEST: &str = "callback_listener::per_request";
 /// Installs the global subscriber; `RUST_LOG` overrides the default filter.
 /// `service` names the process in traces unless `OTEL_SERVICE_NAME` is set.
 pub fn init(format: LogFormat, service: &str) -> Telemetry {
-    let filter = EnvFilter::try_from_default_env()
+    let mut filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,async_nats=warn"));
     let fmt = tracing_subscriber::fmt::layer();
     let fmt = match format {
@@ -81,6 +81,15 @@ pub fn init(format: LogFormat, service: &str) -> Telemetry {
     } else {
         None
     };
+    if provider.is_none() {
+        // Nobody reads the per-request spans: not creating them at all saves
+        // the subscriber's bookkeeping on every webhook.
+        filter = filter.add_directive(
+            format!("{PER_REQUEST}=off")
+                .parse()
+                .expect("a static directive parses"),
+        );
+    }
     let otel = provider
         .as_ref()
         .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer("callback-listener")));
