@@ -162,9 +162,8 @@ impl Feed {
     /// The next event; `None` when the client is done, lagged or the
     /// process is shutting down.
     async fn next(&mut self) -> Option<Event> {
-        let shutdown = self.state.shutdown.clone();
         loop {
-            if shutdown.is_cancelled() && !matches!(self.phase, Phase::Done) {
+            if self.state.shutdown.is_cancelled() && !matches!(self.phase, Phase::Done) {
                 self.phase = Phase::Done;
                 return Some(goodbye());
             }
@@ -215,7 +214,7 @@ impl Feed {
                 Phase::Live => {
                     let summary = tokio::select! {
                         next = self.live.recv() => next,
-                        () = shutdown.cancelled() => continue,
+                        () = self.state.shutdown.cancelled() => continue,
                     };
                     let summary = match summary {
                         Ok(summary) => summary,

@@ -80,10 +80,10 @@ impl JetStreamConfig {
     /// Window in which JetStream drops a repeated `Nats-Msg-Id` (the capture
     /// id). A capture can only be sent twice while ingest still waits for
     /// its ack (the client library resending around a reconnect), so twice
-    /// the publish timeout covers it; the store's idempotent insert absorbs
-    /// anything later. Not longer: the server keeps every id of the window
-    /// in memory, and a 2-minute window (5 M ids at 40,000 webhooks/s) showed
-    /// in the webhook p99 (docs/BENCHMARKS.md).
+    /// the publish timeout (at least 1 s) covers it; the store's idempotent
+    /// insert absorbs anything later. Not longer: the server keeps every id
+    /// of the window in memory, and a 2-minute window (5 M ids at 40,000
+    /// webhooks/s) showed in the webhook p99 (docs/BENCHMARKS.md).
     pub fn duplicate_window(&self) -> Duration {
         (self.publish_timeout * 2).max(Duration::from_secs(1))
     }
