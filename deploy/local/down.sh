@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Stops what deploy/local/up.sh started, by its pid files only (never by name:
 # other processes of the same binary on this machine are not ours).
-# Order: ingest first (stop accepting), then query (drain), then a private NATS.
+# Order: ingest first (stop accepting), then query (drain), then a private NATS
+# (CL_LOCAL_NATS=own: nats.pid; CL_LOCAL_NATS=cluster: nats-n1..n3.pid, together).
 # Each process gets SIGTERM (graceful shutdown), then SIGKILL after 10 s.
 # Env: CL_LOCAL_STATE (default ./.local). The database and stream are kept.
 set -euo pipefail

@@ -16,9 +16,31 @@
 #                          CL_LOCAL_NATS_PORT (default 4223) with its store in the state
 #                          dir, so a test can kill -9 it; CL_LOCAL_NATS_CONF is passed with
 #                          -c (default: nats-strict.conf when the server is >= 2.10, "" = none)
+#   CL_LOCAL_NATS=cluster  (or the flag --cluster, the same thing) a private 3-node nats-server
+#                          cluster with JetStream on loopback (NATS_SERVER_BIN or PATH, >= 2.10):
+#                          server names n1..n3, routes between them, each with its own config
+#                          file ($STATE/nats-nN.conf), store dir ($STATE/nats-nN/) and pid file
+#                          (nats-nN.pid). Ports (three each, in node order):
+#                            CL_LOCAL_NATS_PORTS          clients  (default "4231 4232 4233")
+#                            CL_LOCAL_NATS_CLUSTER_PORTS  routes   (default "6231 6232 6233")
+#                            CL_LOCAL_NATS_MONITOR_PORTS  /jsz, /healthz (default "8231 8232 8233")
+#                          CL_LOCAL_NATS_SYNC=always adds `sync_interval: always` (fsync before
+#                          every ack; default: the server's own setting, the replicas give the
+#                          durability). Waits until the cluster has a JetStream meta leader and
+#                          every node's /healthz is ok, then starts the services with the seed
+#                          list CL_NATS_URL=nats://127.0.0.1:P1,nats://127.0.0.1:P2,nats://127.0.0.1:P3
+#                          and CL_STREAM_REPLICAS (default 3 here, 1 otherwise).
 # Other CL_* variables (CL_API_TOKEN, CL_LOG_FORMAT, ...) pass through to every process.
 # Writes $CL_LOCAL_STATE/env with the URLs, for tests to source. Stop with down.sh.
 set -euo pipefail
+
+for arg in "$@"; do
+  case $arg in
+    --cluster) export CL_LOCAL_NATS=cluster ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
+    *) printf 'local: ERROR: unknown argument %s (only --cluster)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -110,6 +132,62 @@ if [[ ${CL_LOCAL_NATS:-system} == own ]]; then
     sleep 0.2
   done
   export CL_NATS_URL=nats://127.0.0.1:$NATS_PORT
+elif [[ ${CL_LOCAL_NATS:-system} == cluster ]]; then
+  NATS_BIN=${NATS_SERVER_BIN:-$(command -v nats-server || true)}
+  [[ -x $NATS_BIN ]] || die "CL_LOCAL_NATS=cluster: no nats-server (set NATS_SERVER_BIN, or run scripts/services.sh nats-current)"
+  nats_ver=$("$NATS_BIN" --version | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -n 1)
+  [[ $(printf '%s\n' 2.10.0 "$nats_ver" | sort -V | head -n 1) == 2.10.0 ]] \
+    || die "CL_LOCAL_NATS=cluster needs nats-server >= 2.10 (got $nats_ver); try NATS_SERVER_BIN=\$(scripts/services.sh nats-current)"
+  read -ra NC_PORTS <<<"${CL_LOCAL_NATS_PORTS:-4231 4232 4233}"
+  read -ra NR_PORTS <<<"${CL_LOCAL_NATS_CLUSTER_PORTS:-6231 6232 6233}"
+  read -ra NM_PORTS <<<"${CL_LOCAL_NATS_MONITOR_PORTS:-8231 8232 8233}"
+  ((${#NC_PORTS[@]} == 3 && ${#NR_PORTS[@]} == 3 && ${#NM_PORTS[@]} == 3)) \
+    || die "CL_LOCAL_NATS_PORTS, _CLUSTER_PORTS and _MONITOR_PORTS need three ports each"
+  routes=""
+  for p in "${NR_PORTS[@]}"; do routes+="${routes:+, }nats-route://127.0.0.1:$p"; done
+  say "starting a 3-node nats-server $nats_ver cluster: clients ${NC_PORTS[*]}, routes ${NR_PORTS[*]}, monitor ${NM_PORTS[*]}"
+  seeds=""
+  for i in 0 1 2; do
+    n=n$((i + 1))
+    mkdir -p "$STATE/nats-$n"
+    # One file per node: a restart (fault suite, operator) reuses it unchanged.
+    cat >"$STATE/nats-$n.conf" <<EOF
+# node $n of the local 3-node cluster (written by deploy/local/up.sh)
+server_name: $n
+listen: 127.0.0.1:${NC_PORTS[$i]}
+http: 127.0.0.1:${NM_PORTS[$i]}
+jetstream {
+  store_dir: "$STATE/nats-$n"
+${CL_LOCAL_NATS_SYNC:+  sync_interval: $CL_LOCAL_NATS_SYNC}
+}
+cluster {
+  name: cl-local
+  listen: 127.0.0.1:${NR_PORTS[$i]}
+  routes: [$routes]
+}
+EOF
+    start "nats-$n" "$NATS_BIN" -c "$STATE/nats-$n.conf"
+    seeds+="${seeds:+,}nats://127.0.0.1:${NC_PORTS[$i]}"
+  done
+  # Ready: every node answers /healthz (JetStream enabled and current) and
+  # knows the meta leader; before that, creating the stream would fail.
+  meta_leader() {
+    curl -s -m 2 "http://127.0.0.1:$1/jsz" 2>/dev/null \
+      | python3 -c 'import json,sys; print((json.load(sys.stdin).get("meta_cluster") or {}).get("leader") or "")' 2>/dev/null
+  }
+  deadline=$((SECONDS + 60))
+  for i in 0 1 2; do
+    n=n$((i + 1))
+    until [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:${NM_PORTS[$i]}/healthz" || true) == 200 \
+             && -n $(meta_leader "${NM_PORTS[$i]}") ]]; do
+      kill -0 "$(cat "$STATE/nats-$n.pid")" 2>/dev/null || fail_with_log "nats-server $n exited" "$STATE/nats-$n.log"
+      ((SECONDS < deadline)) || fail_with_log "nats-server $n: no JetStream meta leader / healthz after 60 s" "$STATE/nats-$n.log"
+      sleep 0.3
+    done
+  done
+  say "JetStream meta leader: $(meta_leader "${NM_PORTS[0]}")"
+  export CL_NATS_URL=$seeds
+  export CL_STREAM_REPLICAS=${CL_STREAM_REPLICAS:-3}
 else
   export CL_NATS_URL=${CL_NATS_URL:-nats://127.0.0.1:4222}
 fi
@@ -148,12 +226,14 @@ up_ok=1
 {
   echo "CL_NATS_URL=$CL_NATS_URL"
   echo "CL_STREAM=$CL_STREAM"
+  echo "CL_STREAM_REPLICAS=${CL_STREAM_REPLICAS:-1}"
+  [[ ${CL_LOCAL_NATS:-} != cluster ]] || echo "CL_LOCAL_NATS_MONITOR_URLS=\"${NM_PORTS[*]/#/http://127.0.0.1:}\""
   echo "CL_DATABASE_URL=$CL_DATABASE_URL"
   echo "CL_LOCAL_INGEST_URLS=\"${INGEST_PORTS[*]/#/http://127.0.0.1:}\""
   echo "CL_LOCAL_QUERY_URLS=\"${QUERY_PORTS[*]/#/http://127.0.0.1:}\""
 } >"$STATE/env"
 
-echo "split topology up (stream $CL_STREAM, nats $CL_NATS_URL, db $DB); state in $STATE"
+echo "split topology up (stream $CL_STREAM, R${CL_STREAM_REPLICAS:-1}, nats $CL_NATS_URL, db $DB); state in $STATE"
 for port in "${INGEST_PORTS[@]}"; do echo "  ingest  http://127.0.0.1:$port/webhook/{path_id}"; done
 for port in "${QUERY_PORTS[@]}"; do echo "  query   http://127.0.0.1:$port/  (API /api/paths)"; done
 echo "stop with: deploy/local/down.sh"
