@@ -3,7 +3,10 @@
 #   - docker-compose.yml is valid for docker-compose;
 #   - deploy/kubernetes renders with `kubectl kustomize`, and every Deployment
 #     probes only /health/{live,ready,} on a port its container declares, has
-#     resource requests, runs as non-root, and has its own HPA and PDB.
+#     resource requests, runs as non-root, and has its own HPA and PDB;
+#   - the cluster settings: CL_STREAM_REPLICAS "3" and a 3-URL seed list in the
+#     ConfigMap, deploy/kubernetes/nats-values.yaml a 3-node JetStream cluster
+#     on file storage, CL_STREAM_REPLICAS shown in docker-compose.yml.
 # Installs docker-compose, kubectl and PyYAML when missing (a fresh CI machine).
 # Last line on success: "N passed, 0 failed".
 set -euo pipefail
@@ -73,6 +76,8 @@ if check(compose is not None, "docker-compose config: " + read("compose.err").st
         check(any(p in test for p in HEALTH), f"compose: {name} healthcheck does not hit a health endpoint: {test!r}")
         check("0.0.0.0:" in str(services.get(name, {}).get("environment", {}).get("CL_LISTEN", "")),
               f"compose: {name} must listen on 0.0.0.0 inside its container")
+        check(str(services.get(name, {}).get("environment", {}).get("CL_STREAM_REPLICAS", "")) == "1",
+              f"compose: {name} should show CL_STREAM_REPLICAS (1: compose runs one nats-server)")
 
 # --- kubernetes ------------------------------------------------------------
 docs = [d for d in yaml.safe_load_all(read("k8s.yaml")) if d]
@@ -119,6 +124,27 @@ for dep in deployments:
     check(len(pdbs) == 1, f"{name}: expected exactly one PDB selecting its pods, found {len(pdbs)}")
     svcs = [s for s in by_kind.get("Service", []) if selects(s["spec"].get("selector"), labels)]
     check(len(svcs) >= 1, f"{name}: no Service selects its pods")
+
+# The split shape in production: a 3-node NATS cluster and R3 assets (issue 15).
+cms = [c for c in by_kind.get("ConfigMap", []) if "CL_NATS_URL" in (c.get("data") or {})]
+if check(len(cms) == 1, f"expected one ConfigMap with CL_NATS_URL, found {len(cms)}"):
+    data = cms[0]["data"]
+    check(data.get("CL_STREAM_REPLICAS") == "3",
+          f"configmap: CL_STREAM_REPLICAS should be \"3\" (a 3-node NATS cluster), is {data.get('CL_STREAM_REPLICAS')!r}")
+    seeds = [u.strip() for u in data["CL_NATS_URL"].split(",")]
+    check(len(seeds) == 3 and all(u.split("://")[0] in ("nats", "tls") and u.rsplit(":", 1)[-1].isdigit() for u in seeds),
+          f"configmap: CL_NATS_URL should be a seed list of the 3 NATS pods, is {data['CL_NATS_URL']!r}")
+with open("deploy/kubernetes/nats-values.yaml") as f:
+    nv = yaml.safe_load(f) or {}
+cfg = nv.get("config", {})
+check(cfg.get("cluster", {}).get("enabled") is True and cfg.get("cluster", {}).get("replicas") == 3,
+      "nats-values.yaml: config.cluster must be enabled with replicas: 3")
+js = cfg.get("jetstream", {})
+check(js.get("enabled") is True and js.get("fileStore", {}).get("enabled") is True
+      and js.get("fileStore", {}).get("pvc", {}).get("enabled") is True,
+      "nats-values.yaml: JetStream on a file store with a PVC")
+check(js.get("memoryStore", {}).get("enabled") is not True, "nats-values.yaml: no JetStream memory store")
+check(nv.get("podDisruptionBudget", {}).get("enabled") is True, "nats-values.yaml: a PodDisruptionBudget for the NATS pods")
 
 jobs = [j for j in by_kind.get("Job", []) if any("migrate" in c.get("args", []) for c in j["spec"]["template"]["spec"]["containers"])]
 check(len(jobs) == 1, f"expected one migrate Job, found {len(jobs)}")
