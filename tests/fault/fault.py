@@ -36,6 +36,7 @@ import sqlite3
 import string
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -306,6 +307,7 @@ class Load:
         self.rate, self.duration, self.concurrency = rate, duration, concurrency
         self.max_attempts, self.timeout = max_attempts, timeout
         self.attempts = {}  # marker -> (status, request_id)
+        self.times = {}  # marker -> (sent, answered), time.monotonic()
         self.logical = 0
         self.retried = 0
         self.gave_up = 0
@@ -333,8 +335,10 @@ class Load:
                     k = (seq + attempt) % len(self.targets)
                     host, port = self.targets[k]
                     marker = f"{self.tag}-{seq}-{attempt}"
+                    sent = time.monotonic()
                     status, rid = await http_attempt(conns[k], host, port, self.path, marker, self.timeout)
                     self.attempts[marker] = (status, rid)
+                    self.times[marker] = (sent, time.monotonic())
                     if 200 <= status < 300:
                         break
                     if status != 0 and status not in RETRYABLE:
@@ -348,6 +352,146 @@ class Load:
         finally:
             for c in conns:
                 await c.close()
+
+
+def availability(load, fault_t, window=10.0):
+    """Sender-side figures from the per-attempt timestamps: the share of
+    attempts sent in [fault, fault + window) that were answered 2xx, the
+    attempts sent after the fault that were not answered 2xx, and the longest
+    stretch of the load with no 2xx answer (from the load's start to its last
+    answer)."""
+    ok_ends, in_win, in_win_ok, after_bad = [], 0, 0, 0
+    last = load.t0
+    for m, (sent, done) in load.times.items():
+        st = load.attempts[m][0]
+        good = 200 <= st < 300
+        last = max(last, done)
+        if good:
+            ok_ends.append(done)
+        if fault_t is not None and fault_t <= sent < fault_t + window:
+            in_win += 1
+            in_win_ok += good
+        if fault_t is not None and sent >= fault_t and not good:
+            after_bad += 1
+    marks = [load.t0] + sorted(ok_ends) + [last]
+    gap = max((b - a for a, b in zip(marks, marks[1:])), default=0.0)
+    share = None if not in_win else in_win_ok / in_win
+    return dict(avail=share, avail_n=in_win, after_bad=after_bad, gap=gap)
+
+
+class Feed:
+    """One live feed (GET /api/paths/{id}/stream) held open for a whole run,
+    reconnecting with Last-Event-ID whenever it ends (the server closes feeds
+    on purpose, e.g. after a NATS reconnect or when a client lags). Records
+    every event id in arrival order."""
+
+    def __init__(self, base, path, name):
+        self.host, self.port = base.split("//")[1].split(":")[0], int(base.rsplit(":", 1)[1])
+        self.path, self.name = path, name
+        self.ids = []
+        self.last = None
+        self.connects = 0  # successful (200) connections
+        self.errors = []  # why connections ended or failed (first few)
+        self.connected = asyncio.Event()
+        self.stopping = False
+
+    async def run(self):
+        while not self.stopping:
+            reason = await self._once()
+            if self.stopping:
+                return
+            if reason and len(self.errors) < 20:
+                self.errors.append(reason)
+            await asyncio.sleep(0.2)
+
+    async def _once(self):
+        writer = None
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 3)
+            hdrs = f"GET /api/paths/{self.path}/stream HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nAccept: text/event-stream\r\n"
+            if self.last:
+                hdrs += f"Last-Event-ID: {self.last}\r\n"
+            writer.write((hdrs + "\r\n").encode())
+            await writer.drain()
+            head = (await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)).decode("latin-1")
+            status = int(head.split(" ", 2)[1])
+            if status != 200:
+                return f"status {status}"
+            self.connects += 1
+            chunked = "chunked" in head.lower()
+            buf = b""
+            ev_id = ev_type = None
+            while not self.stopping:
+                if chunked:
+                    size = int((await asyncio.wait_for(reader.readuntil(b"\r\n"), 60)).split(b";")[0], 16)
+                    if size == 0:
+                        return "ended"
+                    buf += (await asyncio.wait_for(reader.readexactly(size + 2), 60))[:-2]
+                else:
+                    data = await asyncio.wait_for(reader.read(65536), 60)
+                    if not data:
+                        return "ended"
+                    buf += data
+                while b"\n" in buf:
+                    line, buf = buf.split(b"\n", 1)
+                    line = line.rstrip(b"\r").decode()
+                    if line == "":
+                        if ev_type == "request" and ev_id:
+                            self.ids.append(ev_id)
+                            self.last = ev_id
+                        ev_id = ev_type = None
+                    elif line.startswith(":"):
+                        if "connected" in line:
+                            self.connected.set()
+                    elif line.startswith("id:"):
+                        ev_id = line[3:].strip()
+                    elif line.startswith("event:"):
+                        ev_type = line[6:].strip()
+            return None
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ValueError, IndexError) as e:
+            return f"{type(e).__name__}: {e}"[:120]
+        finally:
+            if writer is not None:
+                writer.close()
+
+
+def check_feeds(feeds, stored_ids):
+    """Every feed got every stored capture exactly once, and all feeds in one
+    order. Returns (ok, summary dict, notes)."""
+    stored = set(stored_ids)
+    notes, missing_total, dup_total, extra_total = [], 0, 0, 0
+    seqs = []
+    for f in feeds:
+        seen, seq, dups = set(), [], 0
+        for i in f.ids:
+            if i in seen:
+                dups += 1
+                continue
+            seen.add(i)
+            seq.append(i)
+        missing = stored - seen
+        extra = seen - stored
+        missing_total += len(missing)
+        dup_total += dups
+        extra_total += len(extra)
+        if missing or dups or extra:
+            notes.append(f"feed {f.name}: {len(f.ids)} events, missing {len(missing)}, repeated {dups}, "
+                         f"not stored {len(extra)}, {f.connects} connections"
+                         + (f", ended: {f.errors[:3]}" if f.errors else ""))
+        seqs.append([i for i in seq if i in stored])
+    order_diff = 0
+    if seqs:
+        ref = seqs[0]
+        for f, sq in zip(feeds[1:], seqs[1:]):
+            if sq != ref:
+                order_diff += 1
+                at = next((k for k, (a, b) in enumerate(zip(ref, sq)) if a != b), min(len(ref), len(sq)))
+                notes.append(f"feed {f.name}: order differs from feed {feeds[0].name} at event {at}")
+    reconnects = sum(max(f.connects - 1, 0) for f in feeds)
+    summary = dict(feeds=len(feeds), missing=missing_total, repeated=dup_total, extra=extra_total,
+                   order_diff=order_diff, reconnects=reconnects)
+    ok = bool(feeds) and not missing_total and not dup_total and not extra_total and not order_diff
+    return ok, summary, notes
 
 
 # --- topologies ----------------------------------------------------------------
@@ -365,6 +509,9 @@ class Split:
         self.query_ports = [free_port(), free_port()]
         self.nats_port = free_port()
 
+    def nats_env(self):
+        return dict(CL_LOCAL_NATS="own", NATS_SERVER_BIN=self.nats_bin, CL_LOCAL_NATS_PORT=str(self.nats_port))
+
     def up(self):
         env = dict(os.environ)
         env.update(
@@ -372,7 +519,7 @@ class Split:
             CL_LOCAL_PG_PORT=str(self.pg.port), CL_STREAM=self.stream,
             CL_LOCAL_INGEST_PORTS=" ".join(map(str, self.ingest_ports)),
             CL_LOCAL_QUERY_PORTS=" ".join(map(str, self.query_ports)),
-            CL_LOCAL_NATS="own", NATS_SERVER_BIN=self.nats_bin, CL_LOCAL_NATS_PORT=str(self.nats_port),
+            **self.nats_env(),
         )
         r = subprocess.run([os.path.join(ROOT, "deploy/local/up.sh")], env=env, cwd=ROOT,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -385,6 +532,9 @@ class Split:
         for p in self.query_ports:
             self.procs[f"query-{p}"] = Proc(f"query-{p}", f"{self.state}/query-{p}.pid",
                                             f"{self.state}/query-{p}.log", f"http://127.0.0.1:{p}/health/ready")
+        self.add_nats_procs()
+
+    def add_nats_procs(self):
         self.procs["nats"] = Proc("nats", f"{self.state}/nats.pid", f"{self.state}/nats.log")
 
     def down(self):
@@ -416,6 +566,110 @@ class Split:
             return False
         self.last_info = {k: info.get(k) for k in ("num_pending", "num_ack_pending", "num_redelivered", "num_waiting")}
         return info.get("num_pending", 1) == 0 and info.get("num_ack_pending", 1) == 0
+
+
+class ClusterSplit(Split):
+    """deploy/local/up.sh --cluster: a 3-node nats-server cluster on loopback
+    (n1..n3), 2 ingest + 2 query with the seed list and CL_STREAM_REPLICAS=3."""
+
+    cluster = True
+
+    def __init__(self, args, state, pg, nats_bin):
+        super().__init__(args, state, pg, nats_bin)
+        self.nodes = ["n1", "n2", "n3"]
+        self.client_ports = {n: free_port() for n in self.nodes}
+        self.route_ports = {n: free_port() for n in self.nodes}
+        self.monitor_ports = {n: free_port() for n in self.nodes}
+        self.replicas = 3
+
+    def nats_env(self):
+        return dict(
+            CL_LOCAL_NATS="cluster", NATS_SERVER_BIN=self.nats_bin, CL_STREAM_REPLICAS=str(self.replicas),
+            CL_LOCAL_NATS_PORTS=" ".join(str(self.client_ports[n]) for n in self.nodes),
+            CL_LOCAL_NATS_CLUSTER_PORTS=" ".join(str(self.route_ports[n]) for n in self.nodes),
+            CL_LOCAL_NATS_MONITOR_PORTS=" ".join(str(self.monitor_ports[n]) for n in self.nodes),
+        )
+
+    def add_nats_procs(self):
+        for n in self.nodes:
+            self.procs[f"nats-{n}"] = Proc(f"nats-{n}", f"{self.state}/nats-{n}.pid", f"{self.state}/nats-{n}.log")
+
+    def store_dir(self, node):
+        return os.path.join(self.state, f"nats-{node}")
+
+    def node_alive(self, node):
+        p = self.procs[f"nats-{node}"]
+        try:
+            return p.alive() and proc_state(p.pid()) != "T"
+        except OSError:
+            return False
+
+    def js(self, subject, payload=b"", timeout=2.0, nodes=None):
+        """A JetStream API request through the first running node that answers."""
+        for n in nodes or self.nodes:
+            if not self.node_alive(n):
+                continue
+            r = nats_request(self.client_ports[n], subject, payload, timeout)
+            if r is not None:
+                return r
+        return None
+
+    def stream_info(self, name=None, nodes=None, timeout=2.0):
+        r = self.js(f"$JS.API.STREAM.INFO.{name or self.stream}", nodes=nodes, timeout=timeout)
+        return None if not r or "error" in r else r
+
+    def stream_leader(self, nodes=None, timeout=2.0):
+        info = self.stream_info(nodes=nodes, timeout=timeout)
+        return ((info or {}).get("cluster") or {}).get("leader") or None
+
+    def healthz(self, node, timeout=1.0):
+        return http("GET", f"http://127.0.0.1:{self.monitor_ports[node]}/healthz", timeout=timeout)[0] == 200
+
+    def node_current(self, node):
+        """The node answers /healthz (JetStream on, meta and its assets
+        current) and, when it holds a replica of the captures stream, is that
+        stream's leader or a current follower (a node outside an R1 stream's
+        peer set has nothing of it to catch up)."""
+        if not self.node_alive(node) or not self.healthz(node):
+            return False
+        info = self.stream_info()
+        if info is None:
+            return False
+        cl = info.get("cluster") or {}
+        if cl.get("leader") == node:
+            return True
+        reps = cl.get("replicas") or []
+        if not any(r.get("name") == node for r in reps):
+            return (info.get("config") or {}).get("num_replicas", 1) < len(self.nodes) and bool(cl.get("leader"))
+        return any(r.get("name") == node and r.get("current") for r in reps)
+
+    def replica_report(self):
+        """Replicas of every JetStream asset the service made: (captures stream R, text)."""
+        out, main_r = [], None
+        for name in (self.stream, f"KV_{self.stream}_PATHS", f"OBJ_{self.stream}_BODIES"):
+            info = self.stream_info(name)
+            r = ((info or {}).get("config") or {}).get("num_replicas")
+            if name == self.stream:
+                main_r = r
+            out.append(f"{name} R{r if r is not None else '?'}" if info else f"{name} absent")
+        c = self.js(f"$JS.API.CONSUMER.INFO.{self.stream}.{self.stream}_writer")
+        if c and "error" not in c:
+            cr = (c.get("config") or {}).get("num_replicas", 0)
+            out.append(f"consumer R{cr or main_r}{' (inherited)' if not cr else ''}")
+        return main_r, ", ".join(out)
+
+    def drained(self):
+        info = self.js(f"$JS.API.CONSUMER.INFO.{self.stream}.{self.stream}_writer")
+        if not info or "error" in info:
+            self.last_info = info
+            return False
+        self.last_info = {k: info.get(k) for k in ("num_pending", "num_ack_pending", "num_redelivered", "num_waiting")}
+        return info.get("num_pending", 1) == 0 and info.get("num_ack_pending", 1) == 0
+
+
+def proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(") ", 1)[1][0]
 
 
 class Standalone:
@@ -533,10 +787,173 @@ def recover(topo, since, limit=90.0):
     return time.monotonic() - since
 
 
-def inject(topo, fault, pg, args):
+def wait_until(cond, limit, step=0.1):
+    """Seconds until cond() held, or None after `limit` seconds."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        if cond():
+            return time.monotonic() - t0
+        time.sleep(step)
+    return None
+
+
+class LeaderWatch(threading.Thread):
+    """Polls the stream leader as seen by the nodes other than `old` until it
+    is another node: `moved` is then the seconds from `since`. In a thread, so
+    the fault's own timing (replacement after 5 s, SIGCONT after 10 s) never
+    waits on a slow answer."""
+
+    def __init__(self, topo, old, since, limit=60.0):
+        super().__init__(daemon=True)
+        self.topo, self.old, self.since, self.limit = topo, old, since, limit
+        self.moved = self.leader = None
+        self.halt = threading.Event()
+
+    def run(self):
+        others = [n for n in self.topo.nodes if n != self.old]
+        while not self.halt.is_set() and time.monotonic() - self.since < self.limit:
+            leader = self.topo.stream_leader(others, timeout=0.5)
+            if leader not in (None, self.old):
+                self.moved, self.leader = time.monotonic() - self.since, leader
+                return
+            self.halt.wait(0.1)
+
+
+def inject_cluster(topo, fault, pg, args, out):
+    """The cluster faults (blocking). Checks that each really happened as
+    meant (leader moved, node replaced and rejoined, node really stopped) and
+    records it in out["notes"]; out["harness"] False when it did not.
+    A leader that does not move is the system's failure, not the harness's:
+    out["failed"]. Returns (downtime seconds, time the fault ended)."""
+    kind = fault[0]
+    notes = out.setdefault("notes", [])
+
+    def bad(msg):
+        out["harness"] = False
+        notes.append(msg)
+
+    def failed(msg):
+        out["failed"] = True
+        notes.append(msg)
+
+    if kind == "cluster-none":
+        out["fault_t"] = t0 = time.monotonic()
+        return 0.0, t0
+    if kind in ("cluster-kill-leader", "cluster-kill-leader-pg"):
+        leader = topo.stream_leader()
+        if leader is None:
+            bad("no stream leader found before the kill")
+            leader = "n1"
+        proc = topo.procs[f"nats-{leader}"]
+        out["fault_t"] = t0 = time.monotonic()
+        snap = proc.stop(signal.SIGKILL)
+        watch = LeaderWatch(topo, leader, t0)
+        watch.start()
+        # A lost machine: its store is gone; the replacement starts empty.
+        shutil.rmtree(topo.store_dir(leader))
+        os.makedirs(topo.store_dir(leader))
+        pg_times = {}
+        pg_thread = None
+        if kind == "cluster-kill-leader-pg":
+            # Postgres crashes and comes back while the node is gone (its own
+            # thread, so the replacement still starts on time).
+            def pg_restart():
+                time.sleep(max(0.0, t0 + 1.0 - time.monotonic()))
+                pg_times["stop"] = time.monotonic() - t0
+                pg.stop("immediate")
+                pg_times["stopped"] = time.monotonic() - t0
+                time.sleep(max(0.0, t0 + pg_times["stopped"] + args.pg_restart_down - time.monotonic()))
+                pg_times["start"] = time.monotonic() - t0
+                pg.start()
+                pg_times["ready"] = time.monotonic() - t0
+            pg_thread = threading.Thread(target=pg_restart, daemon=True)
+            pg_thread.start()
+        time.sleep(max(0.0, t0 + args.node_down - time.monotonic()))
+        t1 = time.monotonic()
+        proc.start(snap)
+        pg_note = None
+        if pg_thread is not None:
+            pg_thread.join(90)
+            pg_note = (f"postgres: immediate stop at {pg_times.get('stop', -1):.1f} s after the kill, down until "
+                       f"{pg_times.get('start', -1):.1f} s, accepting again at {pg_times.get('ready', -1):.1f} s")
+            if "ready" not in pg_times:
+                bad("postgres did not come back")
+        joined = wait_until(lambda: topo.node_current(leader), 60, 0.25)
+        if joined is None:
+            bad(f"replacement {leader} did not become a current replica within 60 s")
+        watch.halt.set()
+        watch.join()
+        if watch.moved is None:
+            failed(f"stream leader did not move off killed {leader} while it was down")
+        elif watch.moved > args.node_down:
+            failed(f"stream leader moved only {watch.moved:.1f} s after the kill, after the replacement started")
+        notes.append(f"killed stream leader {leader}, store deleted; new leader {watch.leader} after "
+                     + (f"{watch.moved:.1f} s" if watch.moved is not None else "never")
+                     + f"; empty {leader} started {t1 - t0:.1f} s after the kill, a current replica "
+                     + (f"{joined:.1f} s later" if joined is not None else "never")
+                     + f"; leader now {topo.stream_leader()}")
+        if pg_note:
+            notes.append(pg_note)
+        return t1 - t0, t1
+    if kind == "cluster-rolling":
+        out["fault_t"] = t0 = time.monotonic()
+        steps = []
+        for n in topo.nodes:
+            proc = topo.procs[f"nats-{n}"]
+            ts = time.monotonic()
+            snap = proc.stop(signal.SIGTERM)
+            gone = time.monotonic() - ts
+            proc.start(snap)
+            cur = wait_until(lambda: topo.node_current(n), 60, 0.25)
+            if cur is None:
+                bad(f"{n} not current within 60 s of its restart; rolling stopped")
+                break
+            steps.append(f"{n} stop {gone:.1f} s + current {cur:.1f} s")
+        notes.append("rolling restart: " + ", ".join(steps) + f"; leader now {topo.stream_leader()}")
+        t1 = time.monotonic()
+        return t1 - t0, t1
+    if kind == "cluster-freeze-leader":
+        leader = topo.stream_leader()
+        if leader is None:
+            bad("no stream leader found before the freeze")
+            leader = "n1"
+        pid = topo.procs[f"nats-{leader}"].pid()
+        out["fault_t"] = t0 = time.monotonic()
+        os.kill(pid, signal.SIGSTOP)
+        watch = LeaderWatch(topo, leader, t0, limit=args.freeze)
+        watch.start()
+        if wait_until(lambda: proc_state(pid) == "T", 2, 0.01) is None:
+            bad(f"{leader} (pid {pid}) not in state T after SIGSTOP")
+        if http("GET", f"http://127.0.0.1:{topo.monitor_ports[leader]}/healthz", timeout=1.0)[0] != 0:
+            bad(f"frozen {leader} still answered /healthz")
+        time.sleep(max(0.0, t0 + args.freeze - time.monotonic()))
+        if proc_state(pid) != "T":
+            bad(f"{leader} was not stopped for the whole {args.freeze:g} s")
+        t1 = time.monotonic()
+        os.kill(pid, signal.SIGCONT)
+        watch.halt.set()
+        watch.join()
+        if watch.moved is None:
+            failed(f"stream leader did not move off frozen {leader} within {args.freeze:g} s")
+        cur = wait_until(lambda: topo.node_current(leader), 60, 0.25)
+        if cur is None:
+            bad(f"{leader} not current within 60 s of SIGCONT")
+        notes.append(f"froze stream leader {leader} (pid {pid}, state T) for {t1 - t0:.1f} s; new leader {watch.leader} after "
+                     + (f"{watch.moved:.1f} s" if watch.moved is not None else "never")
+                     + "; a current replica again " + (f"{cur:.1f} s after SIGCONT" if cur is not None else "never")
+                     + f"; leader now {topo.stream_leader()}")
+        return t1 - t0, t1
+    raise ValueError(kind)
+
+
+def inject(topo, fault, pg, args, out=None):
     """Runs the fault (blocking). Returns (downtime seconds, restart time)."""
     kind, target = fault
+    if kind.startswith("cluster-"):
+        return inject_cluster(topo, fault, pg, args, out if out is not None else {})
     t0 = time.monotonic()
+    if out is not None:
+        out["fault_t"] = t0
     if kind == "none":
         return 0.0, t0
     if kind == "pg":
@@ -604,19 +1021,54 @@ def one_run(name, topo, fault, pg, args, tag):
         duration = max(duration, args.fault_at + args.pg_down + 3)
     if fault[0] == "kill" and fault[1] == "nats":
         duration = max(duration, args.fault_at + args.nats_down + 3)
+    cluster = getattr(topo, "cluster", False)
+    if cluster:  # the load lasts until the fault is over (rolling restart), and 10 s past its start
+        duration = 3600.0
     load = Load(targets, path, tag, args.rate, duration, args.concurrency,
                 args.max_attempts if topo.shape == "split" else args.max_attempts + 3, args.timeout)
 
-    result = {}
+    result = {"harness": True, "notes": []}
+    feeds = []
+    if cluster:
+        result["replicas"], result["replica_text"] = topo.replica_report()
 
     async def main():
         loop = asyncio.get_running_loop()
+        tasks = []
+        if cluster:
+            # Several live feeds on every query process, open before the load.
+            for qi, q in enumerate(topo.queries):
+                for k in range(args.feeds):
+                    feeds.append(Feed(q, path, f"q{qi}.{k}"))
+            tasks = [asyncio.create_task(f.run()) for f in feeds]
+            try:
+                await asyncio.wait_for(asyncio.gather(*(f.connected.wait() for f in feeds)), 20)
+            except asyncio.TimeoutError:
+                result["notes"].append("live feeds did not all connect within 20 s")
+                result["harness"] = False
         task = asyncio.create_task(load.run())
         await asyncio.sleep(args.fault_at)
-        down, restarted = await loop.run_in_executor(None, inject, topo, fault, pg, args)
+        down, restarted = await loop.run_in_executor(None, inject, topo, fault, pg, args, result)
+        if cluster:
+            load.duration = max(args.duration, result["fault_t"] - load.t0 + args.window + 1.0,
+                                time.monotonic() - load.t0 + 3.0)
         result["down"] = down
         result["recover"] = await loop.run_in_executor(None, recover, topo, restarted)
         await task
+        if cluster:
+            acked_now = {m for m, (st, _) in load.attempts.items() if 200 <= st < 300}
+            rows_now, _, _ = await loop.run_in_executor(None, settle, topo, path, acked_now)
+            want = {str(rid) for rid, _ in rows_now}
+            # Feeds may trail the store a little (and resume after reconnects).
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and not all(want <= set(f.ids) for f in feeds):
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(1.0)  # anything repeated late shows up too
+            for f in feeds:
+                f.stopping = True
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     asyncio.run(main())
     acked = {m: rid for m, (st, rid) in load.attempts.items() if 200 <= st < 300}
@@ -638,12 +1090,25 @@ def one_run(name, topo, fault, pg, args, tag):
     no2xx_stored = sum(1 for m, (st, _) in load.attempts.items() if not (200 <= st < 300) and counts[m])
     rec = result.get("recover")
     ok = not lost and not doubled and not wrong_id and not unknown and not stray and rec is not None and settled
+    av = availability(load, result.get("fault_t"), args.window)
     row = dict(
         run=name, sent=len(load.attempts), ok2xx=len(acked), stored=len(rows), lost=len(lost),
         doubled=len(doubled), no2xx_stored=no2xx_stored, retried=load.retried, gave_up=load.gave_up,
         down=result.get("down", 0.0), recover=rec, settled=settled, caught_up=caught_up, ok=ok,
-        notes=[], logical=load.logical, rate=load.logical / max(load.elapsed, 1e-9),
+        notes=[], logical=load.logical, rate=load.logical / max(load.elapsed, 1e-9), **av,
     )
+    if cluster:
+        feeds_ok, row["feeds"], feed_notes = check_feeds(feeds, [str(rid) for rid, _ in rows])
+        r3 = result.get("replicas") == topo.replicas
+        row["ok"] = ok and feeds_ok and result["harness"] and r3 and not result.get("failed")
+        row["notes"].append("replicas: " + result.get("replica_text", "?"))
+        if not r3:
+            row["notes"].append(f"captures stream is R{result.get('replicas')}, not R{topo.replicas}: "
+                                "CL_STREAM_REPLICAS not honoured")
+        row["notes"].extend(result["notes"])
+        row["notes"].extend(feed_notes)
+        if not result["harness"]:
+            row["notes"].append("the fault did not happen as intended (see above)")
     if lost:
         row["notes"].append(f"lost e.g. {lost[:5]}")
     if doubled:
@@ -657,21 +1122,36 @@ def one_run(name, topo, fault, pg, args, tag):
     if not settled:
         row["notes"].append("never settled (consumer not drained) within 120 s")
     with open(os.path.join(args.state, f"{name}.attempts.json"), "w") as f:
-        json.dump({"attempts": load.attempts, "stored": counts}, f)
+        json.dump({"attempts": load.attempts, "stored": counts,
+                   "times": {m: (a - load.t0, b - load.t0) for m, (a, b) in load.times.items()},
+                   "fault_at": None if result.get("fault_t") is None else result["fault_t"] - load.t0,
+                   "feeds": {fd.name: fd.ids for fd in feeds}}, f)
     return row
 
 
 # --- the suite -----------------------------------------------------------------
 
 
+def fmt_feeds(f):
+    if not f:
+        return "-"
+    bad = f["missing"] + f["repeated"] + f["extra"]
+    txt = f"{f['feeds']} ok" if not bad and not f["order_diff"] else \
+        f"{f['feeds']}: missing {f['missing']}, repeated {f['repeated']}" + (f", {f['order_diff']} out of order" if f["order_diff"] else "")
+    return txt + f" ({f['reconnects']} reconn.)"
+
+
 def fmt_table(rows):
-    head = ["run", "req/s", "sent", "2xx", "stored", "lost", "doubled", "no-2xx stored", "retried", "down", "time to recover", "caught up", "result"]
+    head = ["run", "req/s", "sent", "2xx", "stored", "lost", "doubled", "no-2xx stored", "retried", "down", "time to recover",
+            "caught up", "2xx in 10 s after", "non-2xx after", "longest no-2xx", "live feeds", "result"]
     lines = []
     for r in rows:
         rec = "-" if r["recover"] is None else f"{r['recover']:.1f} s"
         cu = "-" if r["caught_up"] is None else f"{r['caught_up']:.1f} s"
+        av = "-" if r.get("avail") is None else f"{100 * r['avail']:.1f} % of {r['avail_n']}"
         lines.append([r["run"], f"{r.get('rate', 0):.0f}", str(r["sent"]), str(r["ok2xx"]), str(r["stored"]), str(r["lost"]), str(r["doubled"]),
-                      str(r["no2xx_stored"]), str(r["retried"]), f"{r['down']:.1f} s", rec, cu, "ok" if r["ok"] else "FAIL"])
+                      str(r["no2xx_stored"]), str(r["retried"]), f"{r['down']:.1f} s", rec, cu, av, str(r.get("after_bad", "-")),
+                      f"{r['gap']:.2f} s" if "gap" in r else "-", fmt_feeds(r.get("feeds")), "ok" if r["ok"] else "FAIL"])
     widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(head)]
     out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
            "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
@@ -703,6 +1183,9 @@ def main():
     a.fault_at = a.duration * 0.3
     a.max_attempts, a.timeout = 4, 8.0
     a.nats_down, a.pg_down, a.restart_after = 5.0, 10.0, 1.0
+    # cluster runs: live feeds per query process, the availability window after
+    # the fault, a lost node's replacement delay, the freeze, Postgres's restart
+    a.feeds, a.window, a.node_down, a.freeze, a.pg_restart_down = 3, 10.0, 5.0, 10.0, 3.0
     only = set(filter(None, a.only.split(",")))
 
     cur_v = nats_version(a.nats_current)
@@ -720,6 +1203,13 @@ def main():
     if a.nats_old:
         old_v = nats_version(a.nats_old)
         groups.append(("split", a.nats_old, [(f"kill -9 nats {old_v}", ("kill", "nats"))]))
+    groups.append(("cluster", a.nats_current, [
+        ("cluster baseline", ("cluster-none", None)),
+        ("cluster kill -9 stream leader", ("cluster-kill-leader", None)),
+        ("cluster rolling restart", ("cluster-rolling", None)),
+        ("cluster SIGSTOP stream leader 10s", ("cluster-freeze-leader", None)),
+        ("cluster kill -9 leader + restart postgres", ("cluster-kill-leader-pg", None)),
+    ]))
     groups.append(("standalone", None, [
         ("kill -9 standalone", ("kill", "standalone")),
         ("SIGTERM standalone", ("term", "standalone")),
@@ -737,13 +1227,14 @@ def main():
             runs = [r for r in runs if wanted(r[0])]
             if not runs:
                 continue
-            if shape == "split":
+            if shape in ("split", "cluster"):
                 if pg is None:
                     pg = Postgres(a.state)
                     log(f"private Postgres on 127.0.0.1:{pg.port} ({pg.dir})")
                     pg.init()
-                topo = Split(a, os.path.join(a.state, f"split{gi}"), pg, nats_bin)
-                log(f"split topology: nats-server {nats_version(nats_bin)}, stream {topo.stream}")
+                cls = ClusterSplit if shape == "cluster" else Split
+                topo = cls(a, os.path.join(a.state, f"{shape}{gi}"), pg, nats_bin)
+                log(f"{shape} topology: nats-server {nats_version(nats_bin)}, stream {topo.stream}")
             else:
                 topo = Standalone(a, os.path.join(a.state, "standalone"))
                 log("standalone: SQLite " + topo.dbfile)
@@ -761,7 +1252,7 @@ def main():
                     except Exception as e:
                         row = dict(run=name, sent=0, ok2xx=0, stored=0, lost=0, doubled=0, no2xx_stored=0,
                                    retried=0, gave_up=0, down=0.0, recover=None, settled=False, caught_up=None, ok=False,
-                                   notes=[f"error: {e}"])
+                                   notes=[f"error: {type(e).__name__}: {e}"])
                     rows.append(row)
                     rec = "-" if row["recover"] is None else f"{row['recover']:.1f}s"
                     log(f"  {'ok' if row['ok'] else 'FAIL'}: sent {row['sent']}, 2xx {row['ok2xx']}, stored {row['stored']}, "
@@ -769,6 +1260,16 @@ def main():
                         f"{row.get('rate', 0):.0f}/s ({time.monotonic() - t:.0f} s)"
                         + "".join(f"; {n}" for n in row["notes"]))
                     if not row["ok"] and row["recover"] is None:
+                        if shape == "cluster" and (name, fault) != runs[-1]:
+                            # Each cluster scenario matters on its own: start a fresh cluster
+                            # (new ports, stream and state dir) for the next one.
+                            log("  a service did not recover; a fresh cluster topology for the next run")
+                            topo.down()
+                            gen = getattr(topo, "gen", 0) + 1
+                            topo = ClusterSplit(a, os.path.join(a.state, f"{shape}{gi}.{gen}"), pg, nats_bin)
+                            topo.gen = gen
+                            topo.up()
+                            continue
                         # A service that did not come back would fail every later run in this topology.
                         log("  a service did not recover; skipping the rest of this topology")
                         break
