@@ -13,6 +13,11 @@ step() { printf '\n==> %s\n' "$*"; }
 step "services (NATS JetStream, Postgres)"
 scripts/services.sh up
 
+# The current nats-server for the tests that start their own (clusters,
+# servers demanding credentials or TLS); Debian's 2.9.10 stays on 4222.
+CL_TEST_NATS_SERVER=${CL_TEST_NATS_SERVER:-$(scripts/services.sh nats-current)}
+export CL_TEST_NATS_SERVER
+
 step "format and lint"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings

@@ -42,7 +42,7 @@ pub async fn standalone(
     let store = Store::connect(&args.database_url)
         .await
         .with_context(|| format!("opening the database {}", args.database_url))?;
-    let bus = match args.jetstream() {
+    let bus = match args.jetstream()? {
         Some(config) => Bus::jetstream(config).await?,
         None => Bus::memory(),
     };
@@ -67,7 +67,7 @@ pub async fn ingest(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     common::metrics::install();
-    let bus = Bus::jetstream(args.nats.jetstream()).await?;
+    let bus = Bus::jetstream(args.nats.jetstream()?).await?;
     let app =
         ingest::router(bus.clone(), ingest_config(&args.ingest)).merge(health::router(Readiness {
             bus: Some(bus),
@@ -95,7 +95,7 @@ pub async fn query(
     let store = Store::connect(&args.database_url)
         .await
         .with_context(|| format!("opening the database {}", args.database_url))?;
-    let bus = Bus::jetstream(args.nats.jetstream()).await?;
+    let bus = Bus::jetstream(args.nats.jetstream()?).await?;
     let plan = Plan {
         public_url: args.public_url.clone(),
         query: &args.query,

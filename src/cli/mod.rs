@@ -12,9 +12,11 @@ use clap::Args;
 /// JetStream stream, to a target.
 #[derive(Debug, Clone, Args)]
 pub struct ReplayArgs {
-    /// NATS server URL.
+    /// NATS server URL, or a comma-separated seed list.
     #[arg(long, env = "CL_NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
+    #[command(flatten)]
+    pub nats_auth: crate::config::NatsAuthArgs,
     /// JetStream stream name.
     #[arg(long, env = "CL_STREAM", default_value = "CAPTURES")]
     pub stream: String,

@@ -73,11 +73,13 @@ pub async fn run(args: ReplayArgs, cancel: CancellationToken) -> anyhow::Result<
     pacing.validate().map_err(|m| anyhow::anyhow!(m))?;
     let target = Arc::new(super::target(&args.to, &args.headers)?);
 
-    let client = async_nats::connect(args.nats_url.as_str())
-        .await
-        .with_context(|| format!("connecting to NATS at {}", args.nats_url))?;
+    let nats = args.nats_auth.connect(&args.nats_url)?;
+    let client = nats.client("callback-listener replay").await?;
     let js = jetstream::new(client);
-    let config = JetStreamConfig::new(&args.nats_url, &args.stream);
+    let config = JetStreamConfig {
+        nats,
+        ..JetStreamConfig::new("", &args.stream)
+    };
     let stream = js
         .get_stream(&args.stream)
         .await

@@ -5,6 +5,12 @@
 //! Each test gets its own Postgres database and its own stream name, so tests
 //! run in parallel and leave nothing behind.
 
+mod nats;
+mod nats_auth;
+
+pub use nats::{free_port, nats_server_bin, NatsCluster, NatsServer};
+pub use nats_auth::{Certs, Trust};
+
 use rand::Rng as _;
 use sqlx::Connection as _;
 
@@ -118,88 +124,5 @@ impl Drop for TestStream {
                 let _ = js.delete_stream(format!("{name}_PARKED")).await;
             }
         });
-    }
-}
-
-/// A private `nats-server` (from `PATH`) with JetStream, on a random port and
-/// a temporary store directory, for tests that stop and restart NATS. The
-/// process is killed and the directory removed on drop.
-pub struct NatsServer {
-    pub port: u16,
-    pub store_dir: std::path::PathBuf,
-    child: Option<std::process::Child>,
-}
-
-impl NatsServer {
-    /// Starts a server and waits until it accepts connections.
-    pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("pick a free port")
-            .port();
-        let store_dir = std::env::temp_dir().join(unique("cl-nats-"));
-        std::fs::create_dir_all(&store_dir).expect("create the NATS store dir");
-        let mut server = Self {
-            port,
-            store_dir,
-            child: None,
-        };
-        server.restart().await;
-        server
-    }
-
-    pub fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    /// Kills the server (like a crash: no lame-duck mode).
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Starts the server again on the same port and store directory.
-    pub async fn restart(&mut self) {
-        self.kill();
-        let child = std::process::Command::new("nats-server")
-            .args([
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-js",
-                "-sd",
-            ])
-            .arg(&self.store_dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start nats-server from PATH ({e})"));
-        self.child = Some(child);
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            if let Ok(client) = async_nats::connect(self.url()).await {
-                // Any answer means JetStream is up (the typed account query
-                // of async-nats does not parse 2.9's reply).
-                if client.request("$JS.API.INFO", "".into()).await.is_ok() {
-                    return;
-                }
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "nats-server on port {} did not come up",
-                self.port
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.store_dir);
     }
 }

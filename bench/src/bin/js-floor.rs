@@ -9,7 +9,7 @@ use std::future::IntoFuture as _;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use async_nats::jetstream::{self, context::Publish, stream};
+use async_nats::jetstream::{self, message::PublishMessage, stream};
 use clap::Parser;
 use futures::stream::{FuturesUnordered, StreamExt as _};
 
@@ -55,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
         let ack = js
             .send_publish(
                 subject.clone(),
-                Publish::build()
+                PublishMessage::build()
                     .payload(payload.clone())
                     .message_id(format!("floor-{i}")),
             )

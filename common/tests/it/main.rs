@@ -3,6 +3,7 @@
 //! the backends cannot drift apart.
 
 mod bus;
+mod cluster;
 mod jetstream;
 mod properties;
 mod store;

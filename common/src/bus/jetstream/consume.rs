@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::context::Publish;
+use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{object_store, AckKind, Message};
 use bytes::Bytes;
 use futures::StreamExt as _;
@@ -89,8 +89,9 @@ impl JetStreamBus {
     /// arrive within [`LONG_POLL`].
     async fn fetch(&self, max: usize, wait: bool) -> Result<Vec<Message>, BusError> {
         let budget = BATCH_BYTES.max(2 * self.client.server_info().max_payload);
+        let consumer = self.guard.consumer();
         let batch = if wait {
-            self.consumer
+            consumer
                 .batch()
                 .max_messages(max)
                 .max_bytes(budget)
@@ -98,21 +99,26 @@ impl JetStreamBus {
                 .messages()
                 .await
         } else {
-            self.consumer
+            consumer
                 .fetch()
                 .max_messages(max)
                 .max_bytes(budget)
                 .messages()
                 .await
         };
-        let mut batch = batch.map_err(|e| unavailable("requesting messages", e))?;
+        let mut batch = batch.map_err(|e| {
+            // Perhaps the consumer or its stream is gone: have it checked.
+            self.guard.suspect();
+            unavailable("requesting messages", e)
+        })?;
         let deadline = Instant::now() + LONG_POLL + FETCH_DEADLINE;
         let mut out = Vec::new();
         loop {
             match tokio::time::timeout_at(deadline, batch.next()).await {
                 Ok(Some(Ok(m))) => out.push(m),
                 Ok(Some(Err(e))) if out.is_empty() => {
-                    return Err(unavailable("receiving messages", e))
+                    self.guard.suspect();
+                    return Err(unavailable("receiving messages", e));
                 }
                 // Keep what arrived; the next fetch reports a lasting problem.
                 Ok(Some(Err(_))) | Ok(None) | Err(_) => break,
@@ -220,7 +226,7 @@ impl JetStreamBus {
             bytes = m.payload.len(),
             "parking a message that cannot be stored"
         );
-        let publish = Publish::build()
+        let publish = PublishMessage::build()
             .payload(m.payload.clone())
             .message_id(format!("{}-{seq}", self.config.stream))
             .header("CL-Parked-Reason", reason)

@@ -14,17 +14,21 @@
 //!
 //! The wire format is documented in docs/STREAM_FORMAT.md.
 
+mod assets;
+mod connect;
 mod consume;
 mod live;
 mod publish;
 mod registry;
+
+pub use connect::{parse_servers, redact, NatsAuth, NatsConnect, NatsTls};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::connection::State;
-use async_nats::jetstream::{self, consumer, object_store, stream};
+use async_nats::jetstream::{self, object_store};
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -35,23 +39,21 @@ use crate::path_id::PathId;
 use crate::paths::{PathInfo, PathTable};
 use crate::store::Store;
 
-/// How long the consumer may hold a message before JetStream redelivers it.
-const ACK_WAIT: Duration = Duration::from_secs(30);
-/// Unacknowledged messages the durable consumer allows in flight (across all
-/// query processes); large, so batches pipeline.
-const MAX_ACK_PENDING: i64 = 20_000;
 /// Room left in a message for the protocol line and headers (`Nats-Msg-Id`
 /// plus whatever the server adds), so a payload that passes the size check
 /// is never refused by the server.
 const HEADROOM: usize = 4096;
 /// How long readiness waits for its JetStream round trip.
 const READY_TIMEOUT: Duration = Duration::from_secs(1);
+/// Client pings: a server that stops answering two of them is left for
+/// another seed.
+const PING_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Where and how the JetStream bus keeps captures.
 #[derive(Debug, Clone)]
 pub struct JetStreamConfig {
-    /// NATS server URL (several may be given, comma-separated).
-    pub url: String,
+    /// The servers (a seed list), credentials and TLS.
+    pub nats: NatsConnect,
     /// Stream name; every other name derives from it.
     pub stream: String,
     /// How long captures (and out-of-band bodies) stay in the stream.
@@ -60,15 +62,17 @@ pub struct JetStreamConfig {
     pub max_bytes: Option<u64>,
     /// How long `publish` waits for JetStream's acknowledgement.
     pub publish_timeout: Duration,
-    /// Stream replicas (1 on a single server; 3 in a cluster).
+    /// Replicas of every stream and of the consumer (1 on a single server;
+    /// 3 in a cluster). Existing assets are scaled up, never down.
     pub replicas: usize,
 }
 
 impl JetStreamConfig {
-    /// Defaults: 7 days, no size limit, 5 s publish timeout, 1 replica.
+    /// Defaults: 7 days, no size limit, 5 s publish timeout, 1 replica; `url`
+    /// may be a comma-separated seed list.
     pub fn new(url: &str, stream: &str) -> Self {
         Self {
-            url: url.to_owned(),
+            nats: NatsConnect::url(url),
             stream: stream.to_owned(),
             max_age: Duration::from_secs(7 * 24 * 3600),
             max_bytes: None,
@@ -123,7 +127,7 @@ impl JetStreamConfig {
         format!("{}_parked.{reason}", self.prefix())
     }
 
-    fn max_bytes_i64(&self) -> i64 {
+    pub(crate) fn max_bytes_i64(&self) -> i64 {
         self.max_bytes
             .map_or(-1, |b| i64::try_from(b).unwrap_or(i64::MAX))
     }
@@ -135,8 +139,15 @@ pub struct JetStreamBus {
     config: JetStreamConfig,
     client: async_nats::Client,
     js: jetstream::Context,
-    consumer: consumer::PullConsumer,
+    /// Keeps the streams and the consumer in existence; holds the consumer.
+    guard: Arc<assets::Guard>,
     bodies: object_store::ObjectStore,
+    /// When this process last had a publish acknowledged (ms since `epoch`),
+    /// to tell a stalled connection from one slow message.
+    last_ack: AtomicU64,
+    epoch: std::time::Instant,
+    /// Serialises forced reconnects (a frozen server) and spaces them out.
+    reconnecting: tokio::sync::Mutex<Option<std::time::Instant>>,
     registry: registry::Registry,
     live: Arc<live::LiveHub>,
     parked: AtomicU64,
@@ -157,14 +168,22 @@ impl JetStreamBus {
     pub async fn connect(config: JetStreamConfig) -> Result<Arc<Self>, BusError> {
         let live = Arc::new(live::LiveHub::new());
         let events = live.clone();
-        let client = async_nats::ConnectOptions::new()
+        let servers = config
+            .nats
+            .server_addrs()
+            .map_err(|e| BusError::Unavailable(format!("CL_NATS_URL: {e}")))?;
+        let client = config
+            .nats
+            .options()
+            .await?
             .name(format!("callback-listener {}", config.stream))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(connect::CONNECT_TIMEOUT)
             .request_timeout(Some(config.publish_timeout))
-            .ping_interval(Duration::from_secs(10))
+            // A frozen server is noticed within a few seconds, not 20.
+            .ping_interval(PING_INTERVAL)
             .max_reconnects(None)
             // Quick first retries, then at most 2 s apart, so a restarted
-            // server is found again promptly.
+            // server (or another seed) is found again promptly.
             .reconnect_delay_callback(|attempts| {
                 Duration::from_millis(100 * 2u64.pow(attempts.min(5) as u32))
                     .min(Duration::from_secs(2))
@@ -173,66 +192,35 @@ impl JetStreamBus {
                 let events = events.clone();
                 async move { events.on_event(&event) }
             })
-            .connect(config.url.as_str())
+            .connect(servers)
             .await
-            .map_err(|e| unavailable("connecting to NATS", e))?;
-        let mut js = jetstream::new(client.clone());
-        js.set_timeout(config.publish_timeout);
+            .map_err(|e| config.nats.connect_error(&e))?;
+        let js = jetstream::ContextBuilder::new()
+            .timeout(config.publish_timeout)
+            // Past the in-flight limit a publish waits rather than fails.
+            .backpressure_on_inflight(true)
+            .build(client.clone());
 
-        js.create_or_update_stream(stream::Config {
-            name: config.stream.clone(),
-            description: Some("CallbackListener captures (docs/STREAM_FORMAT.md)".into()),
-            subjects: vec![format!("{}.*", config.prefix())],
-            storage: stream::StorageType::File,
-            discard: stream::DiscardPolicy::Old,
-            duplicate_window: config.duplicate_window(),
-            max_age: config.max_age,
-            max_bytes: config.max_bytes_i64(),
-            num_replicas: config.replicas,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| unavailable("creating the stream", e))?;
-        js.create_or_update_stream(stream::Config {
-            name: config.parked_stream(),
-            description: Some("CallbackListener messages that could not be decoded".into()),
-            subjects: vec![format!("{}_parked.>", config.prefix())],
-            storage: stream::StorageType::File,
-            discard: stream::DiscardPolicy::Old,
-            duplicate_window: config.duplicate_window(),
-            max_age: config.max_age,
-            num_replicas: config.replicas,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| unavailable("creating the parked stream", e))?;
-
-        let consumer = js
-            .create_consumer_on_stream(
-                consumer::pull::Config {
-                    durable_name: Some(config.consumer_name()),
-                    description: Some("CallbackListener writer (query)".into()),
-                    ack_policy: consumer::AckPolicy::Explicit,
-                    ack_wait: ACK_WAIT,
-                    max_ack_pending: MAX_ACK_PENDING,
-                    ..Default::default()
-                },
-                config.stream.as_str(),
-            )
+        let consumer = assets::declare_all(&js, &config).await?;
+        let guard = assets::Guard::new(consumer);
+        let bodies = js
+            .get_object_store(config.bodies_bucket())
             .await
-            .map_err(|e| unavailable("creating the durable consumer", e))?;
-
-        let bodies = publish::bodies_bucket(&js, &config).await?;
+            .map_err(|e| unavailable("opening the body object store", e))?;
         let tasks = CancellationToken::new();
         let registry = registry::Registry::open(&js, &config, tasks.clone()).await?;
         live.start(&client, &config, tasks.clone()).await?;
+        tokio::spawn(guard.clone().run(js.clone(), config.clone(), tasks.clone()));
 
         Ok(Arc::new(Self {
             config,
             client,
             js,
-            consumer,
+            guard,
             bodies,
+            last_ack: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
+            reconnecting: tokio::sync::Mutex::new(None),
             registry,
             live,
             parked: AtomicU64::new(0),
@@ -294,7 +282,10 @@ impl BusBackend for JetStreamBus {
         self.connected()?;
         match tokio::time::timeout(READY_TIMEOUT, self.js.get_stream(&self.config.stream)).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(unavailable("reading stream info", e)),
+            Ok(Err(e)) => {
+                self.guard.suspect();
+                Err(unavailable("reading stream info", e))
+            }
             Err(_) => Err(BusError::Timeout),
         }
     }

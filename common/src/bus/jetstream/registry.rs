@@ -35,29 +35,9 @@ impl Registry {
         config: &JetStreamConfig,
         stop: CancellationToken,
     ) -> Result<Self, BusError> {
-        // The bucket's stream is declared directly (with the key-value
-        // conventions) rather than through `create_key_value`, whose account
-        // query does not parse on nats-server 2.9; this also makes the
-        // declaration idempotent.
-        let bucket = config.registry_bucket();
-        js.create_or_update_stream(jetstream::stream::Config {
-            name: format!("KV_{bucket}"),
-            description: Some("CallbackListener path registry".into()),
-            subjects: vec![format!("$KV.{bucket}.>")],
-            max_messages_per_subject: 1,
-            storage: jetstream::stream::StorageType::File,
-            allow_rollup: true,
-            deny_delete: true,
-            allow_direct: true,
-            discard: jetstream::stream::DiscardPolicy::New,
-            duplicate_window: Duration::from_secs(120),
-            num_replicas: config.replicas,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| unavailable("creating the path registry", e))?;
+        // The bucket's stream is declared with the other assets (assets.rs).
         let kv = js
-            .get_key_value(&bucket)
+            .get_key_value(config.registry_bucket())
             .await
             .map_err(|e| unavailable("opening the path registry", e))?;
         let table = PathTable::default();

@@ -1,13 +1,18 @@
 //! Command line and environment: every option is a flag with a `CL_`
 //! environment fallback, parsed once at start-up into typed structs.
 
+mod nats;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use common::bus::jetstream::NatsConnect;
 use common::bus::JetStreamConfig;
 use common::telemetry::LogFormat;
 use ingest::TrustedProxies;
+
+pub use nats::{NatsAuthArgs, Secret};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -172,36 +177,54 @@ pub struct StreamOptions {
     /// Stream size limit in bytes (oldest captures are dropped first); unlimited when unset.
     #[arg(long, env = "CL_STREAM_MAX_BYTES")]
     pub stream_max_bytes: Option<u64>,
-    /// How long a webhook waits for JetStream to make its capture durable before it gets 503.
-    #[arg(long, env = "CL_PUBLISH_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
-    pub publish_timeout: Duration,
+    /// How long a webhook waits for JetStream to make its capture durable before it gets 503;
+    /// publishes are retried within it while a stream's leader moves. Default 5s, or 15s with
+    /// more than one replica (a leader election after a lost node takes 5-9 s).
+    #[arg(long, env = "CL_PUBLISH_TIMEOUT", value_parser = parse_duration)]
+    pub publish_timeout: Option<Duration>,
+    /// Replicas of the stream, the registry and body buckets and the consumer (3 on a
+    /// cluster); existing ones are scaled up, never down.
+    #[arg(long, env = "CL_STREAM_REPLICAS", default_value_t = 1,
+        value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub stream_replicas: u8,
 }
 
 impl StreamOptions {
-    /// The JetStream bus configuration for the server at `url`.
-    pub fn jetstream(&self, url: &str) -> JetStreamConfig {
+    /// The publish timeout given, or the default for the replicas asked.
+    pub fn publish_timeout(&self) -> Duration {
+        let default = if self.stream_replicas > 1 { 15 } else { 5 };
+        self.publish_timeout.unwrap_or(Duration::from_secs(default))
+    }
+
+    /// The JetStream bus configuration for the servers `nats` describes.
+    pub fn jetstream(&self, nats: NatsConnect) -> JetStreamConfig {
         JetStreamConfig {
+            nats,
             max_age: self.stream_max_age,
             max_bytes: self.stream_max_bytes,
-            publish_timeout: self.publish_timeout,
-            ..JetStreamConfig::new(url, &self.stream)
+            publish_timeout: self.publish_timeout(),
+            replicas: usize::from(self.stream_replicas),
+            ..JetStreamConfig::new("", &self.stream)
         }
     }
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct NatsOptions {
-    /// NATS server URL.
+    /// NATS server URL, or a comma-separated seed list of a cluster's servers
+    /// (nats:// or tls://).
     #[arg(long, env = "CL_NATS_URL", default_value = "nats://127.0.0.1:4222")]
     pub nats_url: String,
+    #[command(flatten)]
+    pub auth: NatsAuthArgs,
     #[command(flatten)]
     pub stream: StreamOptions,
 }
 
 impl NatsOptions {
     /// The JetStream bus configuration these options describe.
-    pub fn jetstream(&self) -> JetStreamConfig {
-        self.stream.jetstream(&self.nats_url)
+    pub fn jetstream(&self) -> anyhow::Result<JetStreamConfig> {
+        Ok(self.stream.jetstream(self.auth.connect(&self.nats_url)?))
     }
 }
 
@@ -220,9 +243,13 @@ pub struct StandaloneArgs {
         default_value = "sqlite://data/callback-listener.db"
     )]
     pub database_url: String,
-    /// Use NATS JetStream as the bus instead of the in-process one.
+    /// Use NATS JetStream as the bus instead of the in-process one (a URL or a
+    /// comma-separated seed list).
     #[arg(long, env = "CL_NATS_URL")]
     pub nats_url: Option<String>,
+    /// NATS credentials and TLS (used only with --nats-url).
+    #[command(flatten)]
+    pub nats_auth: NatsAuthArgs,
     /// Stream settings (used only with --nats-url).
     #[command(flatten)]
     pub stream: StreamOptions,
@@ -289,10 +316,11 @@ pub struct MigrateArgs {
 
 impl StandaloneArgs {
     /// The JetStream bus configuration, when `--nats-url` asks for one.
-    pub fn jetstream(&self) -> Option<JetStreamConfig> {
+    pub fn jetstream(&self) -> anyhow::Result<Option<JetStreamConfig>> {
         self.nats_url
             .as_deref()
-            .map(|url| self.stream.jetstream(url))
+            .map(|url| Ok(self.stream.jetstream(self.nats_auth.connect(url)?)))
+            .transpose()
     }
 }
 

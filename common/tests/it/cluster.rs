@@ -1,0 +1,221 @@
+//! The JetStream bus on a 3-node nats-server cluster (private processes on
+//! loopback): replicas scaled up and never down, a leader killed under
+//! publishes, assets that disappear under a running bus.
+
+use std::time::Duration;
+
+use async_nats::jetstream;
+use common::bus::jetstream::JetStreamBus;
+use common::bus::JetStreamConfig;
+use common::{Bus, Store};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::bus::{eventually, stored};
+use crate::store::capture;
+
+/// A writer that starts consuming again after a failure, as the query
+/// role's does (a consumer or stream gone, a leader moving).
+fn spawn_writer(bus: &Bus, store: &Store) -> (CancellationToken, JoinHandle<()>) {
+    let stop = CancellationToken::new();
+    let (bus, store, token) = (bus.clone(), store.clone(), stop.clone());
+    let handle = tokio::spawn(async move {
+        while let Err(e) = bus.consume(store.clone(), token.clone()).await {
+            eprintln!("writer: {e}; consuming again");
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                () = token.cancelled() => return,
+            }
+        }
+    });
+    (stop, handle)
+}
+
+fn config(seeds: &str, stream: &str, replicas: usize) -> JetStreamConfig {
+    JetStreamConfig {
+        replicas,
+        ..JetStreamConfig::new(seeds, stream)
+    }
+}
+
+fn assets(stream: &str) -> [String; 4] {
+    [
+        stream.to_owned(),
+        format!("{stream}_PARKED"),
+        format!("KV_{stream}_PATHS"),
+        format!("OBJ_{stream}_BODIES"),
+    ]
+}
+
+async fn context(seeds: &str) -> jetstream::Context {
+    let servers = common::bus::jetstream::parse_servers(seeds).unwrap();
+    jetstream::new(async_nats::connect(servers).await.expect("connect"))
+}
+
+async fn replicas_of(js: &jetstream::Context, stream: &str) -> usize {
+    js.get_stream(stream)
+        .await
+        .unwrap_or_else(|e| panic!("stream {stream}: {e}"))
+        .cached_info()
+        .config
+        .num_replicas
+}
+
+async fn consumer_replicas(js: &jetstream::Context, stream: &str) -> usize {
+    let mut consumer: jetstream::consumer::PullConsumer = js
+        .get_consumer_from_stream(format!("{stream}_writer"), stream)
+        .await
+        .expect("consumer");
+    let info = consumer.info().await.expect("consumer info");
+    // Peers besides the leader, plus the leader.
+    info.cluster.as_ref().map_or(1, |c| c.replicas.len() + 1)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_created_r1_by_an_older_version_is_scaled_to_r3_at_start() {
+    let cluster = testkit::NatsCluster::start().await;
+    let stream = testkit::unique("R_").to_uppercase();
+    // What an older version created: everything with one replica.
+    drop(
+        JetStreamBus::connect(config(&cluster.seeds(), &stream, 1))
+            .await
+            .unwrap(),
+    );
+    let js = context(&cluster.nodes[0].url()).await;
+    for name in assets(&stream) {
+        assert_eq!(replicas_of(&js, &name).await, 1, "{name} before");
+    }
+
+    let _bus = JetStreamBus::connect(config(&cluster.seeds(), &stream, 3))
+        .await
+        .unwrap();
+    for name in assets(&stream) {
+        assert_eq!(replicas_of(&js, &name).await, 3, "{name} after");
+    }
+    eventually(Duration::from_secs(20), "the consumer on 3 peers", || {
+        let js = js.clone();
+        let stream = stream.clone();
+        async move { consumer_replicas(&js, &stream).await == 3 }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_with_more_replicas_than_asked_is_left_as_it_is() {
+    let cluster = testkit::NatsCluster::start().await;
+    let stream = testkit::unique("R_").to_uppercase();
+    drop(
+        JetStreamBus::connect(config(&cluster.seeds(), &stream, 3))
+            .await
+            .unwrap(),
+    );
+    let _bus = JetStreamBus::connect(config(&cluster.seeds(), &stream, 1))
+        .await
+        .unwrap();
+    let js = context(&cluster.nodes[1].url()).await;
+    for name in assets(&stream) {
+        assert_eq!(replicas_of(&js, &name).await, 3, "{name} was lowered");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishes_through_a_killed_stream_leader_all_succeed_and_are_stored_once() {
+    let mut cluster = testkit::NatsCluster::start().await;
+    let stream = testkit::unique("R_").to_uppercase();
+    let db = testkit::TestDb::new().await;
+    let store = Store::connect(&db.url).await.unwrap();
+    // The CLI's default with replicas: a leader election takes 5-9 s.
+    let r3 = JetStreamConfig {
+        publish_timeout: Duration::from_secs(15),
+        ..config(&cluster.seeds(), &stream, 3)
+    };
+    let bus = Bus::jetstream(r3).await.unwrap();
+    let js = context(&cluster.seeds()).await;
+    let leader = js
+        .get_stream(&stream)
+        .await
+        .unwrap()
+        .cached_info()
+        .cluster
+        .as_ref()
+        .and_then(|c| c.leader.clone())
+        .expect("the stream has a leader");
+    let victim = cluster
+        .nodes
+        .iter()
+        .position(|n| n.name == leader)
+        .expect("leader is one of ours");
+    cluster.nodes[victim].kill();
+
+    // Every publish must be made durable within the publish timeout while
+    // the cluster elects a new leader (and our client perhaps reconnects).
+    let sent: Vec<_> = (0..40).map(|_| capture("failover", b"{}")).collect();
+    let publishes = sent.iter().cloned().map(|c| {
+        let bus = bus.clone();
+        async move { bus.publish(c).await }
+    });
+    for (i, result) in futures::future::join_all(publishes)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert!(
+            result.is_ok(),
+            "publish {i} failed during the failover: {result:?}"
+        );
+    }
+
+    let (stop, writer) = spawn_writer(&bus, &store);
+    eventually(Duration::from_secs(30), "all 40 stored", || {
+        let store = store.clone();
+        async move { stored(&store, "failover").await.len() >= 40 }
+    })
+    .await;
+    let rows = stored(&store, "failover").await;
+    assert_eq!(rows.len(), 40, "stored once each");
+    stop.cancel();
+    writer.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_stream_and_consumer_are_declared_again_without_a_restart() {
+    let server = testkit::NatsServer::start().await;
+    let stream = testkit::unique("R_").to_uppercase();
+    let db = testkit::TestDb::new().await;
+    let store = Store::connect(&db.url).await.unwrap();
+    let bus = Bus::jetstream(config(&server.url(), &stream, 1))
+        .await
+        .unwrap();
+    let (stop, writer) = spawn_writer(&bus, &store);
+    bus.publish(capture("repair", b"before")).await.unwrap();
+
+    // An operator deletes everything under the running service.
+    let js = context(&server.url()).await;
+    for name in assets(&stream) {
+        js.delete_stream(&name).await.unwrap();
+    }
+    // The first publishes find no stream; they are retried while the
+    // stream is declared again, within the publish timeout.
+    bus.publish(capture("repair", b"after")).await.unwrap();
+    for name in assets(&stream) {
+        js.get_stream(&name)
+            .await
+            .unwrap_or_else(|e| panic!("{name} not declared again: {e}"));
+    }
+    eventually(
+        Duration::from_secs(30),
+        "the capture after the repair stored",
+        || {
+            let store = store.clone();
+            async move {
+                stored(&store, "repair")
+                    .await
+                    .iter()
+                    .any(|c| c.body.as_ref() == b"after")
+            }
+        },
+    )
+    .await;
+    stop.cancel();
+    writer.await.unwrap();
+}
