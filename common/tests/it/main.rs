@@ -5,5 +5,6 @@
 mod bus;
 mod cluster;
 mod jetstream;
+mod postgres_tls;
 mod properties;
 mod store;

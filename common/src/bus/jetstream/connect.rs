@@ -145,6 +145,15 @@ impl NatsConnect {
         Ok(options)
     }
 
+    /// TLS is asked for: a CA or client certificate given, or a tls:// URL.
+    fn uses_tls(&self) -> bool {
+        self.tls.ca.is_some()
+            || self.tls.cert.is_some()
+            || self
+                .server_addrs()
+                .is_ok_and(|s| s.iter().any(ServerAddr::tls_required))
+    }
+
     /// A client for a one-off command (the `replay` CLI): these settings,
     /// no reconnect tuning.
     pub async fn client(&self, name: &str) -> Result<async_nats::Client, BusError> {
@@ -168,7 +177,7 @@ impl NatsConnect {
                 "NATS at {servers} refused {}; check it",
                 self.auth.describe()
             ),
-            ConnectErrorKind::Tls => format!(
+            ConnectErrorKind::Tls | ConnectErrorKind::Io if self.uses_tls() => format!(
                 "TLS with NATS at {servers} failed (check CL_NATS_TLS_CA, CL_NATS_TLS_CERT, \
                  CL_NATS_TLS_KEY and the tls:// URLs): {e}"
             ),
