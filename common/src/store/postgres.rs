@@ -1,6 +1,7 @@
 //! Postgres store for the split shape. Batches go in as one `INSERT ...
-//! SELECT FROM UNNEST(...) ON CONFLICT (id) DO NOTHING`: one round trip per
-//! batch, and a redelivered capture is skipped rather than doubled.
+//! SELECT FROM UNNEST(...)` under an advisory lock that serialises batch
+//! commits (so positions follow commit order): a redelivered capture is
+//! skipped rather than doubled.
 
 use std::time::Duration;
 
@@ -11,10 +12,20 @@ use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::rows::{headers_from_json, headers_to_json};
-use super::{like_escape, LogQuery, StoreBackend, StoreError};
+use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
+
+/// The advisory lock key every `insert_batch` holds until it commits (any
+/// constant; advisory locks are per database).
+const COMMIT_LOCK: i64 = 0x434c_5f50_4f53; // "CL_POS"
+
+/// See `StoreBackend::resume_position`.
+const RESUME_POSITION: &str = "SELECT COALESCE( \
+       (SELECT position FROM captures WHERE id = $1), \
+       (SELECT position - 1 FROM captures WHERE id > $1 ORDER BY id LIMIT 1), \
+       (SELECT last FROM capture_head))";
 
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
                                content_type, body_size, received_at";
@@ -210,11 +221,12 @@ impl StoreBackend for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError> {
-        if captures.is_empty() {
-            return Ok(0);
+    async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError> {
+        let rows = super::new_rows(captures);
+        if rows.is_empty() {
+            return Ok(Committed::default());
         }
-        let n = captures.len();
+        let n = rows.len();
         let mut ids = Vec::with_capacity(n);
         let mut paths = Vec::with_capacity(n);
         let mut methods = Vec::with_capacity(n);
@@ -227,7 +239,7 @@ impl StoreBackend for PostgresStore {
         let mut types = Vec::with_capacity(n);
         let mut sizes = Vec::with_capacity(n);
         let mut times: Vec<DateTime<Utc>> = Vec::with_capacity(n);
-        for c in captures {
+        for c in rows {
             ids.push(c.id);
             paths.push(c.path_id.as_str());
             methods.push(c.method.as_str());
@@ -241,17 +253,38 @@ impl StoreBackend for PostgresStore {
             sizes.push(c.body.len() as i64);
             times.push(c.received_at);
         }
+        let mut tx = self.pool.begin().await?;
+        // Serialises batch commits until this transaction ends, so positions
+        // are handed out in commit order. It must be its own statement: under
+        // READ COMMITTED the next statement's snapshot is taken after the lock
+        // is held, so it sees the previous holder's rows and head.
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(COMMIT_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        // Under the lock nobody else inserts captures, so `NOT EXISTS` is
+        // exact: a redelivered capture gets no position (and no hole), and
+        // the new rows get head+1.. in id order. One round trip.
         let done = sqlx::query(
-            "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, ip, \
-                 user_agent, content_type, body_size, received_at) \
-             SELECT id, path_id, method, subpath, query_string, headers::jsonb, body, ip, \
-                 user_agent, content_type, body_size, received_at \
-             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                 $7::bytea[], $8::text[], $9::text[], $10::text[], $11::int8[], \
-                 $12::timestamptz[]) \
-               AS t(id, path_id, method, subpath, query_string, headers, body, ip, user_agent, \
-                 content_type, body_size, received_at) \
-             ON CONFLICT (id) DO NOTHING",
+            "WITH head AS (SELECT last FROM capture_head), \
+             fresh AS ( \
+               SELECT t.* FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], \
+                   $5::text[], $6::text[], $7::bytea[], $8::text[], $9::text[], $10::text[], \
+                   $11::int8[], $12::timestamptz[]) \
+                 AS t(id, path_id, method, subpath, query_string, headers, body, ip, \
+                   user_agent, content_type, body_size, received_at) \
+               WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = t.id)), \
+             ins AS ( \
+               INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
+                   ip, user_agent, content_type, body_size, received_at, position) \
+               SELECT id, path_id, method, subpath, query_string, headers::jsonb, body, ip, \
+                   user_agent, content_type, body_size, received_at, \
+                   (SELECT last FROM head) + row_number() OVER (ORDER BY id) \
+               FROM fresh \
+               RETURNING id, position), \
+             bump AS (UPDATE capture_head SET last = last + (SELECT count(*) FROM ins)) \
+             SELECT head.last AS prev, ins.id, ins.position \
+             FROM head LEFT JOIN ins ON TRUE ORDER BY ins.position",
         )
         .bind(ids)
         .bind(paths)
@@ -265,9 +298,54 @@ impl StoreBackend for PostgresStore {
         .bind(types)
         .bind(sizes)
         .bind(times)
-        .execute(&self.pool)
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(done.rows_affected())
+        tx.commit().await?;
+        let mut committed = Committed::default();
+        for row in &done {
+            committed.prev = row.try_get("prev")?;
+            let id: Option<Uuid> = row.try_get("id")?;
+            let position: Option<i64> = row.try_get("position")?;
+            if let (Some(id), Some(position)) = (id, position) {
+                committed.inserted.push((id, position));
+            }
+        }
+        Ok(committed)
+    }
+
+    async fn head(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT last FROM capture_head")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn list_positions(
+        &self,
+        path: Option<&PathId>,
+        after: i64,
+        upto: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, CaptureSummary)>, StoreError> {
+        let mut sql = QueryBuilder::<Postgres>::new(format!(
+            "SELECT position, {SUMMARY_COLUMNS} FROM captures WHERE position > "
+        ));
+        sql.push_bind(after).push(" AND position <= ").push_bind(upto);
+        if let Some(path) = path {
+            sql.push(" AND path_id = ").push_bind(path.as_str());
+        }
+        sql.push(" ORDER BY position ASC LIMIT ")
+            .push_bind(limit as i64);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("position")?, summary(r)?)))
+            .collect()
+    }
+
+    async fn resume_position(&self, id: Uuid) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(RESUME_POSITION)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn list_captures(
@@ -282,24 +360,6 @@ impl StoreBackend for PostgresStore {
         push_filters(&mut sql, q);
         sql.push(" ORDER BY id DESC LIMIT ")
             .push_bind(q.limit as i64);
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter().map(summary).collect()
-    }
-
-    async fn list_after(
-        &self,
-        path: Option<&PathId>,
-        after: Uuid,
-        limit: u32,
-    ) -> Result<Vec<CaptureSummary>, StoreError> {
-        let mut sql = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {SUMMARY_COLUMNS} FROM captures WHERE id > "
-        ));
-        sql.push_bind(after);
-        if let Some(path) = path {
-            sql.push(" AND path_id = ").push_bind(path.as_str());
-        }
-        sql.push(" ORDER BY id ASC LIMIT ").push_bind(limit as i64);
         let rows = sql.build().fetch_all(&self.pool).await?;
         rows.iter().map(summary).collect()
     }

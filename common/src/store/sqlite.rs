@@ -15,10 +15,16 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::rows::{headers_from_json, headers_to_json};
-use super::{like_escape, LogQuery, StoreBackend, StoreError, BODY_SEARCH_BYTES};
+use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError, BODY_SEARCH_BYTES};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
+
+/// See `StoreBackend::resume_position`.
+const RESUME_POSITION: &str = "SELECT COALESCE( \
+       (SELECT position FROM captures WHERE id = ?1), \
+       (SELECT position - 1 FROM captures WHERE id > ?1 ORDER BY id LIMIT 1), \
+       (SELECT last FROM capture_head))";
 
 /// Rows per INSERT statement: 12 parameters each, well under SQLite's
 /// limit of 32,766 bound parameters per statement.
@@ -146,14 +152,21 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
     })
 }
 
-/// One `INSERT` of all `rows` (at most [`INSERT_CHUNK`]); a capture already
-/// stored (a redelivery) is skipped.
-fn insert_rows(rows: &[Capture]) -> QueryBuilder<'_, Sqlite> {
+/// One `INSERT` of the `rows` (at most [`INSERT_CHUNK`], sorted by id) that
+/// are not stored yet, at positions `base + 1..` in id order; returns each
+/// inserted row's id and position. Only inside the write transaction of
+/// `insert_batch`: with no other writer, `NOT EXISTS` is exact, so a
+/// redelivered capture gets no position and positions have no holes.
+fn insert_rows<'a>(rows: &[&'a Capture], base: i64) -> QueryBuilder<'a, Sqlite> {
     let mut sql = QueryBuilder::<Sqlite>::new(
         "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
-         ip, user_agent, content_type, body_size, received_at) ",
+         ip, user_agent, content_type, body_size, received_at, position) \
+         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
+         v.column8, v.column9, v.column10, v.column11, v.column12, ",
     );
-    sql.push_values(rows, |mut row, c| {
+    sql.push_bind(base)
+        .push(" + row_number() OVER (ORDER BY v.column1) FROM (");
+    sql.push_values(rows.iter().copied(), |mut row, c| {
         row.push_bind(c.id)
             .push_bind(c.path_id.as_str())
             .push_bind(c.method.as_str())
@@ -167,7 +180,10 @@ fn insert_rows(rows: &[Capture]) -> QueryBuilder<'_, Sqlite> {
             .push_bind(c.body.len() as i64)
             .push_bind(micros(c.received_at));
     });
-    sql.push(" ON CONFLICT (id) DO NOTHING");
+    sql.push(
+        ") AS v WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = v.column1) \
+         RETURNING id, position",
+    );
     sql
 }
 
@@ -230,23 +246,41 @@ impl StoreBackend for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError> {
-        // One multi-row statement per chunk: every statement is a round trip
-        // to sqlx's SQLite worker thread, and per-row statements made those
-        // round trips most of the group commit's time. A batch of one chunk
-        // needs no BEGIN/COMMIT: a single statement is its own transaction.
-        if captures.len() <= INSERT_CHUNK {
-            let mut sql = insert_rows(captures);
-            return Ok(sql.build().execute(&self.pool).await?.rows_affected());
+    async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError> {
+        let rows = super::new_rows(captures);
+        if rows.is_empty() {
+            return Ok(Committed::default());
         }
-        let mut tx = self.pool.begin().await?;
-        let mut inserted = 0;
-        for chunk in captures.chunks(INSERT_CHUNK) {
-            let mut sql = insert_rows(chunk);
-            inserted += sql.build().execute(&mut *tx).await?.rows_affected();
+        // IMMEDIATE takes the write lock before the head is read, so no other
+        // writer commits in between (positions in commit order), and waits
+        // for it under the busy timeout; a deferred transaction would fail
+        // with SQLITE_BUSY when it tried to upgrade instead. One multi-row
+        // statement per chunk: every statement is a round trip to sqlx's
+        // SQLite worker thread.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let prev: i64 = sqlx::query_scalar("SELECT last FROM capture_head")
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut inserted = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(INSERT_CHUNK) {
+            let base = prev + inserted.len() as i64;
+            for row in insert_rows(chunk, base).build().fetch_all(&mut *tx).await? {
+                inserted.push((row.try_get("id")?, row.try_get("position")?));
+            }
         }
+        inserted.sort_by_key(|&(_, position): &(Uuid, i64)| position);
+        sqlx::query("UPDATE capture_head SET last = ?")
+            .bind(prev + inserted.len() as i64)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(inserted)
+        Ok(Committed { prev, inserted })
+    }
+
+    async fn head(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT last FROM capture_head")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn list_captures(
@@ -265,22 +299,33 @@ impl StoreBackend for SqliteStore {
         rows.iter().map(summary).collect()
     }
 
-    async fn list_after(
+    async fn list_positions(
         &self,
         path: Option<&PathId>,
-        after: Uuid,
+        after: i64,
+        upto: i64,
         limit: u32,
-    ) -> Result<Vec<CaptureSummary>, StoreError> {
+    ) -> Result<Vec<(i64, CaptureSummary)>, StoreError> {
         let mut sql = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {SUMMARY_COLUMNS} FROM captures WHERE id > "
+            "SELECT position, {SUMMARY_COLUMNS} FROM captures WHERE position > "
         ));
-        sql.push_bind(after);
+        sql.push_bind(after).push(" AND position <= ").push_bind(upto);
         if let Some(path) = path {
             sql.push(" AND path_id = ").push_bind(path.as_str());
         }
-        sql.push(" ORDER BY id ASC LIMIT ").push_bind(limit as i64);
+        sql.push(" ORDER BY position ASC LIMIT ")
+            .push_bind(limit as i64);
         let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter().map(summary).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get("position")?, summary(r)?)))
+            .collect()
+    }
+
+    async fn resume_position(&self, id: Uuid) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(RESUME_POSITION)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn get_capture(&self, path: &PathId, id: Uuid) -> Result<Option<Capture>, StoreError> {
