@@ -178,7 +178,9 @@ struct Feed {
 
 enum Phase {
     /// The first event; then catch up from `seen` if the client resumes.
-    Hello { catch_up: bool },
+    Hello {
+        catch_up: bool,
+    },
     /// Sending `(seen, high]` from the store, page by page.
     CatchUp {
         /// The store's head, read first: `None` until it is.

@@ -329,7 +329,9 @@ impl StoreBackend for PostgresStore {
         let mut sql = QueryBuilder::<Postgres>::new(format!(
             "SELECT position, {SUMMARY_COLUMNS} FROM captures WHERE position > "
         ));
-        sql.push_bind(after).push(" AND position <= ").push_bind(upto);
+        sql.push_bind(after)
+            .push(" AND position <= ")
+            .push_bind(upto);
         if let Some(path) = path {
             sql.push(" AND path_id = ").push_bind(path.as_str());
         }

@@ -309,7 +309,9 @@ impl StoreBackend for SqliteStore {
         let mut sql = QueryBuilder::<Sqlite>::new(format!(
             "SELECT position, {SUMMARY_COLUMNS} FROM captures WHERE position > "
         ));
-        sql.push_bind(after).push(" AND position <= ").push_bind(upto);
+        sql.push_bind(after)
+            .push(" AND position <= ")
+            .push_bind(upto);
         if let Some(path) = path {
             sql.push(" AND path_id = ").push_bind(path.as_str());
         }

@@ -75,13 +75,22 @@ pub async fn list_positions_filters_by_path_and_pages(store: Store) {
 /// a resume point the store no longer has falls back as documented.
 pub async fn positions_survive_deletes_and_resume_falls_back(store: Store) {
     let old = capture("keep", b"old");
-    store.insert_batch(std::slice::from_ref(&old)).await.unwrap();
+    store
+        .insert_batch(std::slice::from_ref(&old))
+        .await
+        .unwrap();
     let gone = capture("gone", b"1");
-    store.insert_batch(std::slice::from_ref(&gone)).await.unwrap();
+    store
+        .insert_batch(std::slice::from_ref(&gone))
+        .await
+        .unwrap();
     let later = capture("keep", b"later");
     assert_eq!(store.clear_captures(&gone.path_id).await.unwrap(), 1);
     assert_eq!(store.head().await.unwrap(), 2);
-    let done = store.insert_batch(std::slice::from_ref(&later)).await.unwrap();
+    let done = store
+        .insert_batch(std::slice::from_ref(&later))
+        .await
+        .unwrap();
     assert_eq!((done.prev, done.inserted), (2, vec![(later.id, 3)]));
     // Deleted: just before the first capture with a larger id.
     assert_eq!(store.resume_position(gone.id).await.unwrap(), 2);
