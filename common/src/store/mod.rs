@@ -6,6 +6,7 @@
 //! first; a capture round-trips byte for byte; every stored capture has a
 //! position in commit order (see [`Committed`]).
 
+mod positions;
 mod postgres;
 mod replay_jobs;
 mod rows;

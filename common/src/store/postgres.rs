@@ -11,15 +11,11 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::rows::{headers_from_json, headers_to_json};
+use super::rows::headers_from_json;
 use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
-
-/// The advisory lock key every `insert_batch` holds until it commits (any
-/// constant; advisory locks are per database).
-const COMMIT_LOCK: i64 = 0x434c_5f50_4f53; // "CL_POS"
 
 /// See `StoreBackend::resume_position`.
 const RESUME_POSITION: &str = "SELECT COALESCE( \
@@ -222,95 +218,7 @@ impl StoreBackend for PostgresStore {
     }
 
     async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError> {
-        let rows = super::new_rows(captures);
-        if rows.is_empty() {
-            return Ok(Committed::default());
-        }
-        let n = rows.len();
-        let mut ids = Vec::with_capacity(n);
-        let mut paths = Vec::with_capacity(n);
-        let mut methods = Vec::with_capacity(n);
-        let mut subpaths = Vec::with_capacity(n);
-        let mut queries = Vec::with_capacity(n);
-        let mut headers = Vec::with_capacity(n);
-        let mut bodies = Vec::with_capacity(n);
-        let mut ips = Vec::with_capacity(n);
-        let mut agents = Vec::with_capacity(n);
-        let mut types = Vec::with_capacity(n);
-        let mut sizes = Vec::with_capacity(n);
-        let mut times: Vec<DateTime<Utc>> = Vec::with_capacity(n);
-        for c in rows {
-            ids.push(c.id);
-            paths.push(c.path_id.as_str());
-            methods.push(c.method.as_str());
-            subpaths.push(c.subpath.as_str());
-            queries.push(c.query_string.as_str());
-            headers.push(headers_to_json(&c.headers));
-            bodies.push(c.body.as_ref());
-            ips.push(c.ip.as_str());
-            agents.push(c.user_agent());
-            types.push(c.content_type());
-            sizes.push(c.body.len() as i64);
-            times.push(c.received_at);
-        }
-        let mut tx = self.pool.begin().await?;
-        // Serialises batch commits until this transaction ends, so positions
-        // are handed out in commit order. It must be its own statement: under
-        // READ COMMITTED the next statement's snapshot is taken after the lock
-        // is held, so it sees the previous holder's rows and head.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(COMMIT_LOCK)
-            .execute(&mut *tx)
-            .await?;
-        // Under the lock nobody else inserts captures, so `NOT EXISTS` is
-        // exact: a redelivered capture gets no position (and no hole), and
-        // the new rows get head+1.. in id order. One round trip.
-        let done = sqlx::query(
-            "WITH head AS (SELECT last FROM capture_head), \
-             fresh AS ( \
-               SELECT t.* FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], \
-                   $5::text[], $6::text[], $7::bytea[], $8::text[], $9::text[], $10::text[], \
-                   $11::int8[], $12::timestamptz[]) \
-                 AS t(id, path_id, method, subpath, query_string, headers, body, ip, \
-                   user_agent, content_type, body_size, received_at) \
-               WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = t.id)), \
-             ins AS ( \
-               INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
-                   ip, user_agent, content_type, body_size, received_at, position) \
-               SELECT id, path_id, method, subpath, query_string, headers::jsonb, body, ip, \
-                   user_agent, content_type, body_size, received_at, \
-                   (SELECT last FROM head) + row_number() OVER (ORDER BY id) \
-               FROM fresh \
-               RETURNING id, position), \
-             bump AS (UPDATE capture_head SET last = last + (SELECT count(*) FROM ins)) \
-             SELECT head.last AS prev, ins.id, ins.position \
-             FROM head LEFT JOIN ins ON TRUE ORDER BY ins.position",
-        )
-        .bind(ids)
-        .bind(paths)
-        .bind(methods)
-        .bind(subpaths)
-        .bind(queries)
-        .bind(headers)
-        .bind(bodies)
-        .bind(ips)
-        .bind(agents)
-        .bind(types)
-        .bind(sizes)
-        .bind(times)
-        .fetch_all(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let mut committed = Committed::default();
-        for row in &done {
-            committed.prev = row.try_get("prev")?;
-            let id: Option<Uuid> = row.try_get("id")?;
-            let position: Option<i64> = row.try_get("position")?;
-            if let (Some(id), Some(position)) = (id, position) {
-                committed.inserted.push((id, position));
-            }
-        }
-        Ok(committed)
+        super::positions::pg_insert_batch(&self.pool, captures).await
     }
 
     async fn head(&self) -> Result<i64, StoreError> {

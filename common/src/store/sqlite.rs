@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::rows::{headers_from_json, headers_to_json};
+use super::rows::headers_from_json;
 use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError, BODY_SEARCH_BYTES};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
@@ -25,10 +25,6 @@ const RESUME_POSITION: &str = "SELECT COALESCE( \
        (SELECT position FROM captures WHERE id = ?1), \
        (SELECT position - 1 FROM captures WHERE id > ?1 ORDER BY id LIMIT 1), \
        (SELECT last FROM capture_head))";
-
-/// Rows per INSERT statement: 12 parameters each, well under SQLite's
-/// limit of 32,766 bound parameters per statement.
-const INSERT_CHUNK: usize = 500;
 
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
                                content_type, body_size, received_at";
@@ -152,41 +148,6 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
     })
 }
 
-/// One `INSERT` of the `rows` (at most [`INSERT_CHUNK`], sorted by id) that
-/// are not stored yet, at positions `base + 1..` in id order; returns each
-/// inserted row's id and position. Only inside the write transaction of
-/// `insert_batch`: with no other writer, `NOT EXISTS` is exact, so a
-/// redelivered capture gets no position and positions have no holes.
-fn insert_rows<'a>(rows: &[&'a Capture], base: i64) -> QueryBuilder<'a, Sqlite> {
-    let mut sql = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
-         ip, user_agent, content_type, body_size, received_at, position) \
-         SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
-         v.column8, v.column9, v.column10, v.column11, v.column12, ",
-    );
-    sql.push_bind(base)
-        .push(" + row_number() OVER (ORDER BY v.column1) FROM (");
-    sql.push_values(rows.iter().copied(), |mut row, c| {
-        row.push_bind(c.id)
-            .push_bind(c.path_id.as_str())
-            .push_bind(c.method.as_str())
-            .push_bind(c.subpath.as_str())
-            .push_bind(c.query_string.as_str())
-            .push_bind(headers_to_json(&c.headers))
-            .push_bind(c.body.as_ref())
-            .push_bind(c.ip.as_str())
-            .push_bind(c.user_agent())
-            .push_bind(c.content_type())
-            .push_bind(c.body.len() as i64)
-            .push_bind(micros(c.received_at));
-    });
-    sql.push(
-        ") AS v WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = v.column1) \
-         RETURNING id, position",
-    );
-    sql
-}
-
 #[async_trait]
 impl StoreBackend for SqliteStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
@@ -247,34 +208,7 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError> {
-        let rows = super::new_rows(captures);
-        if rows.is_empty() {
-            return Ok(Committed::default());
-        }
-        // IMMEDIATE takes the write lock before the head is read, so no other
-        // writer commits in between (positions in commit order), and waits
-        // for it under the busy timeout; a deferred transaction would fail
-        // with SQLITE_BUSY when it tried to upgrade instead. One multi-row
-        // statement per chunk: every statement is a round trip to sqlx's
-        // SQLite worker thread.
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let prev: i64 = sqlx::query_scalar("SELECT last FROM capture_head")
-            .fetch_one(&mut *tx)
-            .await?;
-        let mut inserted = Vec::with_capacity(rows.len());
-        for chunk in rows.chunks(INSERT_CHUNK) {
-            let base = prev + inserted.len() as i64;
-            for row in insert_rows(chunk, base).build().fetch_all(&mut *tx).await? {
-                inserted.push((row.try_get("id")?, row.try_get("position")?));
-            }
-        }
-        inserted.sort_by_key(|&(_, position): &(Uuid, i64)| position);
-        sqlx::query("UPDATE capture_head SET last = ?")
-            .bind(prev + inserted.len() as i64)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Committed { prev, inserted })
+        super::positions::sqlite_insert_batch(&self.pool, captures).await
     }
 
     async fn head(&self) -> Result<i64, StoreError> {

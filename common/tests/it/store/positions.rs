@@ -50,7 +50,7 @@ pub async fn redelivered_captures_get_no_position(store: Store) {
         .await
         .unwrap();
     assert_eq!((again.prev, again.inserted), (2, vec![(c.id, 3)]));
-    let nothing = store.insert_batch(&[c.clone()]).await.unwrap();
+    let nothing = store.insert_batch(std::slice::from_ref(&c)).await.unwrap();
     assert_eq!((nothing.prev, nothing.inserted.len()), (3, 0));
     assert_eq!(store.head().await.unwrap(), 3);
 }
