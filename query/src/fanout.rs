@@ -2,6 +2,10 @@
 //! each committed capture is masked and serialized once, not once per open
 //! stream, so 10,000 clients cost one JSON encoding per capture.
 //!
+//! Captures travel one by one (each with its position and the position it
+//! follows), not as batches, so the channel's capacity bounds memory in
+//! captures, as before.
+//!
 //! If the renderer loses events (it lagged, or the bus restarted its live
 //! feed after a NATS reconnect), it swaps its channel: every client sees the
 //! old one close and resumes from the store with `Last-Event-ID`, so nothing
@@ -20,6 +24,10 @@ use crate::access::Mask;
 /// A capture summary ready to send.
 pub(crate) struct Rendered {
     pub id: Uuid,
+    /// Its position in commit order, and the position it follows in its
+    /// announced batch (see `common::bus::Announced`).
+    pub position: i64,
+    pub prev: i64,
     pub path_id: String,
     /// Its path is private: kept off the all-paths feed.
     pub private: bool,
@@ -46,7 +54,7 @@ impl Fanout {
                 };
                 let Some(fanout) = weak.upgrade() else { return };
                 match next {
-                    Ok(summary) => fanout.send(render(&bus, &mask, &summary)),
+                    Ok(a) => fanout.send(render(&bus, &mask, a.prev, a.position, &a.summary)),
                     Err(broadcast::error::RecvError::Lagged(_)) => fanout.restart(),
                     Err(broadcast::error::RecvError::Closed) => {
                         fanout.restart();
@@ -77,7 +85,13 @@ impl Fanout {
     }
 }
 
-pub(crate) fn render(bus: &Bus, mask: &Mask, summary: &CaptureSummary) -> Rendered {
+pub(crate) fn render(
+    bus: &Bus,
+    mask: &Mask,
+    prev: i64,
+    position: i64,
+    summary: &CaptureSummary,
+) -> Rendered {
     let private = PathId::parse(&summary.path_id)
         .ok()
         .and_then(|id| bus.paths().get(&id))
@@ -85,6 +99,8 @@ pub(crate) fn render(bus: &Bus, mask: &Mask, summary: &CaptureSummary) -> Render
     let masked = mask.summary(summary.clone());
     Rendered {
         id: summary.id,
+        position,
+        prev,
         path_id: summary.path_id.clone(),
         private,
         json: serde_json::to_string(&masked).expect("summary serializes"),

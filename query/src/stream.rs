@@ -1,12 +1,28 @@
 //! Live feeds: `GET /api/paths/{path_id}/stream` and `GET /api/stream`.
 //!
-//! Gapless resume: the feed subscribes to live commits *before* it reads the
-//! catch-up from the store, so a capture committed in between is in both; ids
-//! sent during catch-up are remembered and skipped when they come live. A
-//! client that falls too far behind is disconnected (never silently skipped)
-//! and resumes with `Last-Event-ID`.
+//! Gapless and duplicate-free by construction, whatever the number of ingest
+//! and query processes. The store gives every capture a *position* when its
+//! batch commits, under a lock that serialises batch commits, so positions
+//! follow commit order and seeing position P committed means every lower
+//! position is committed too (ids cannot promise that: ingest clocks
+//! interleave and writer batches commit in any order).
+//!
+//! A feed keeps one number, `seen`: the highest position it has accounted
+//! for (sent, or passed over as not for this feed). Live announcements carry
+//! each capture's position and the position it follows (`prev`, from the
+//! batch). One that follows `seen` or less extends it; one that does not
+//! reveals a batch this process has not heard (another writer's, still on its
+//! way or lost), and the feed catches up from the store: first the store's
+//! head, then everything in `(seen, head]` in position order, then `seen` =
+//! head. So every feed on every query process sends every capture once, in
+//! the same (position) order, across reconnects.
+//!
+//! `Last-Event-ID` stays a capture id (the SSE `id:`) and is mapped to its
+//! position; events go out in position order, so everything before it was
+//! sent. A client that falls too far behind is disconnected (never silently
+//! skipped) and resumes with `Last-Event-ID`.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,7 +107,7 @@ pub async fn path_stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let path = existing(&state, &path_id, &access).await?;
     let after = resume_point(&headers, &params)?;
-    Ok(feed(state, Some(path.path_id), after))
+    feed(state, Some(path.path_id), after).await
 }
 
 /// Live captures of every path as server-sent events (dashboards).
@@ -108,29 +124,43 @@ pub async fn all_stream(
     Query(params): Query<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let after = resume_point(&headers, &params)?;
-    Ok(feed(state, None, after))
+    feed(state, None, after).await
 }
 
-fn feed(
+async fn feed(
     state: QueryState,
     path: Option<PathId>,
     after: Option<Uuid>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    // Subscribe first: see the module docs for why the order matters.
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Subscribe before reading the store: a batch committed after the read
+    // is then heard (or its absence noticed from the next one's `prev`),
+    // rather than waiting for the next batch to reveal it.
     let live = state.fanout.subscribe();
+    // Where the feed starts, read before the response goes out, so a capture
+    // committed once the client sees the stream open is never before it.
+    let seen = match after {
+        // A capture id the store no longer has (retention, clear) resumes
+        // just before the first capture with a larger id; see
+        // `StoreBackend::resume_position`.
+        Some(id) => state.store.resume_position(id).await?,
+        // A new client: what is committed now is history, not live.
+        None => state.store.head().await?,
+    };
     let feed = Feed {
-        phase: Phase::Hello(after),
+        phase: Phase::Hello {
+            catch_up: after.is_some(),
+        },
         state,
         path,
         live,
-        sent: HashSet::new(),
+        seen,
         _client: ClientGauge::open(),
     };
     let events = futures::stream::unfold(feed, |mut feed| async move {
         let event = feed.next().await?;
         Some((Ok(event), feed))
     });
-    Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))
 }
 
 /// One client's feed, polled by the client's own connection task: an open
@@ -140,22 +170,40 @@ struct Feed {
     path: Option<PathId>,
     live: broadcast::Receiver<Arc<Rendered>>,
     phase: Phase,
-    /// Ids sent during catch-up, skipped when they come live.
-    sent: HashSet<Uuid>,
+    /// The highest position accounted for: every capture at or below it was
+    /// sent or is not for this feed (see the module docs).
+    seen: i64,
     _client: ClientGauge,
 }
 
 enum Phase {
-    /// The first event; then catch up after the cursor, if any.
-    Hello(Option<Uuid>),
+    /// The first event; then catch up from `seen` if the client resumes.
+    Hello {
+        catch_up: bool,
+    },
+    /// Sending `(seen, high]` from the store, page by page.
     CatchUp {
-        cursor: Uuid,
-        page: VecDeque<CaptureSummary>,
+        /// The store's head, read first: `None` until it is.
+        high: Option<i64>,
+        page: VecDeque<(i64, CaptureSummary)>,
         /// The last page read was full: there may be more.
         more: bool,
+        /// Events sent by this catch-up, bounded by `MAX_CATCH_UP`.
+        sent: usize,
     },
     Live,
     Done,
+}
+
+impl Phase {
+    fn catch_up() -> Self {
+        Self::CatchUp {
+            high: None,
+            page: VecDeque::new(),
+            more: true,
+            sent: 0,
+        }
+    }
 }
 
 impl Feed {
@@ -168,74 +216,105 @@ impl Feed {
                 return Some(goodbye());
             }
             match &mut self.phase {
-                Phase::Hello(after) => {
-                    self.phase = match *after {
-                        Some(cursor) => Phase::CatchUp {
-                            cursor,
-                            page: VecDeque::new(),
-                            more: true,
-                        },
-                        None => Phase::Live,
+                Phase::Hello { catch_up } => {
+                    self.phase = if *catch_up {
+                        Phase::catch_up()
+                    } else {
+                        Phase::Live
                     };
                     return Some(Event::default().retry(RETRY).comment("connected"));
                 }
-                Phase::CatchUp { cursor, page, more } => {
-                    if let Some(summary) = page.pop_front() {
-                        *cursor = summary.id;
-                        let rendered = render(&self.state.bus, &self.state.config.mask, &summary);
+                Phase::CatchUp {
+                    high,
+                    page,
+                    more,
+                    sent,
+                } => {
+                    let Some(upto) = *high else {
+                        // The head first: everything at or below it is
+                        // committed, so the pages below are complete.
+                        match self.state.store.head().await {
+                            Ok(head) => *high = Some(head),
+                            Err(e) => return caught_up_failed(&e),
+                        }
+                        continue;
+                    };
+                    if let Some((position, summary)) = page.pop_front() {
+                        self.seen = position;
+                        let rendered = render(
+                            &self.state.bus,
+                            &self.state.config.mask,
+                            position - 1,
+                            position,
+                            &summary,
+                        );
                         if !visible(self.path.as_ref(), &rendered) {
                             continue;
                         }
-                        self.sent.insert(summary.id);
+                        *sent += 1;
                         return Some(event(&rendered));
                     }
                     if !*more {
+                        // Pages cover (seen, upto] for this feed, even where
+                        // the last captures were another path's.
+                        self.seen = self.seen.max(upto);
                         self.phase = Phase::Live;
                         continue;
                     }
-                    if self.sent.len() >= MAX_CATCH_UP {
+                    if *sent >= MAX_CATCH_UP {
                         return None;
                     }
-                    let next = self
-                        .state
-                        .store
-                        .list_after(self.path.as_ref(), *cursor, PAGE);
+                    let next =
+                        self.state
+                            .store
+                            .list_positions(self.path.as_ref(), self.seen, upto, PAGE);
                     match next.await {
                         Ok(next) => {
                             *more = next.len() >= PAGE as usize;
                             *page = next.into();
                         }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "live feed catch-up failed; closing");
-                            return None;
-                        }
+                        Err(e) => return caught_up_failed(&e),
                     }
                 }
                 Phase::Live => {
-                    let summary = tokio::select! {
+                    let rendered = tokio::select! {
                         next = self.live.recv() => next,
                         () = self.state.shutdown.cancelled() => continue,
                     };
-                    let summary = match summary {
-                        Ok(summary) => summary,
+                    let rendered = match rendered {
+                        Ok(rendered) => rendered,
                         Err(broadcast::error::RecvError::Lagged(missed)) => {
                             tracing::debug!(missed, "live client lagged; closing so it resumes");
                             return None;
                         }
                         Err(broadcast::error::RecvError::Closed) => return None,
                     };
-                    if !visible(self.path.as_ref(), &summary) {
+                    if rendered.position <= self.seen {
+                        // Sent from the store already, or from before the
+                        // client connected.
                         continue;
                     }
-                    if !self.sent.is_empty() && self.sent.remove(&summary.id) {
+                    if rendered.prev > self.seen {
+                        // A batch between `seen` and this one was not heard
+                        // (yet): the store has it, and this one too.
+                        self.phase = Phase::catch_up();
                         continue;
                     }
-                    return Some(event(&summary));
+                    self.seen = rendered.position;
+                    if !visible(self.path.as_ref(), &rendered) {
+                        continue;
+                    }
+                    return Some(event(&rendered));
                 }
                 Phase::Done => return None,
             }
         }
     }
+}
+
+fn caught_up_failed(e: &common::StoreError) -> Option<Event> {
+    tracing::warn!(error = %e, "live feed catch-up failed; closing");
+    None
 }
 
 /// Tells the client when to come back (to another replica, or this one

@@ -24,9 +24,19 @@ pub struct SseClient {
 
 impl SseClient {
     pub async fn connect(app: &App, route: &str, last_event_id: Option<&str>) -> Self {
+        Self::connect_at(app, &app.api, route, last_event_id).await
+    }
+
+    /// The same, through a given query process.
+    pub async fn connect_at(
+        app: &App,
+        api: &str,
+        route: &str,
+        last_event_id: Option<&str>,
+    ) -> Self {
         let mut req = app
             .client
-            .get(format!("{}{route}", app.api))
+            .get(format!("{api}{route}"))
             .timeout(Duration::from_secs(600));
         if let Some(id) = last_event_id {
             req = req.header("last-event-id", id);

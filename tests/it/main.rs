@@ -8,6 +8,7 @@ mod fidelity;
 
 mod forward;
 mod live;
+mod live_resume;
 mod logs;
 mod nats_auth;
 mod openapi;

@@ -10,8 +10,8 @@ use tokio::sync::{broadcast, mpsc, oneshot, Mutex};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use super::{BusBackend, BusError, LIVE_CAPACITY};
-use crate::capture::{Capture, CaptureSummary};
+use super::{Announced, BusBackend, BusError, LIVE_CAPACITY};
+use crate::capture::Capture;
 use crate::path_id::PathId;
 use crate::paths::{PathInfo, PathTable};
 use crate::store::Store;
@@ -34,7 +34,7 @@ struct Pending {
 pub struct MemoryBus {
     tx: mpsc::Sender<Pending>,
     rx: Mutex<Option<mpsc::Receiver<Pending>>>,
-    live: broadcast::Sender<Arc<CaptureSummary>>,
+    live: broadcast::Sender<Arc<Announced>>,
     committed: broadcast::Sender<Arc<Capture>>,
     paths: PathTable,
 }
@@ -62,14 +62,17 @@ impl MemoryBus {
         }
         let write = tracing::info_span!("store.insert_batch", batch = captures.len());
         match store.insert_batch(&captures).instrument(write).await {
-            Ok(_) => {
+            Ok(committed) => {
                 for w in waiters {
                     let _ = w.send(Ok(()));
                 }
+                // One writer: batches are announced in commit (position) order.
+                for a in Announced::batch(&captures, &committed) {
+                    // No receivers is fine: nobody is watching.
+                    let _ = self.live.send(Arc::new(a));
+                }
                 captures.sort_by_key(|c| c.id);
                 for c in captures {
-                    // No receivers is fine: nobody is watching.
-                    let _ = self.live.send(Arc::new(c.summary()));
                     let _ = self.committed.send(Arc::new(c));
                 }
             }
@@ -148,7 +151,7 @@ impl BusBackend for MemoryBus {
         Ok(())
     }
 
-    fn live(&self) -> broadcast::Receiver<Arc<CaptureSummary>> {
+    fn live(&self) -> broadcast::Receiver<Arc<Announced>> {
         self.live.subscribe()
     }
 

@@ -8,7 +8,8 @@
 //!   sender must not be told 2xx.
 //! - `consume` writes every published capture to the store exactly once
 //!   (idempotent inserts absorb redelivery) and announces it on `live` after
-//!   the commit, never before.
+//!   the commit, never before, with the positions the store gave it (see
+//!   [`Announced`]); captures that were already stored are not announced.
 //! - `paths()` reflects `put_path` / `remove_path` within a second.
 
 pub mod jetstream;
@@ -18,6 +19,7 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
@@ -32,6 +34,46 @@ pub use memory::MemoryBus;
 /// How many committed captures a live receiver may fall behind before it is
 /// told it lagged (and its SSE stream closes so the client resumes).
 pub const LIVE_CAPACITY: usize = 4096;
+
+/// A committed capture as live feeds hear of it.
+///
+/// Batches are announced as `prev` plus their items; receivers hand the
+/// items on one by one, each carrying the position it follows, so their
+/// channels stay bounded in captures. A feed that has accounted for every
+/// position up to `prev` can take this capture; one that has not missed a
+/// batch (not heard yet, or lost) and catches up from the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Announced {
+    /// The batch's `prev` for its first item, the previous item's position
+    /// for the others. Not on the wire: derived from the batch's `prev`.
+    #[serde(skip)]
+    pub prev: i64,
+    /// Its position in commit order.
+    pub position: i64,
+    #[serde(flatten)]
+    pub summary: CaptureSummary,
+}
+
+impl Announced {
+    /// The announcements of a committed batch, in position order.
+    pub fn batch(captures: &[Capture], committed: &crate::store::Committed) -> Vec<Self> {
+        let by_id: std::collections::HashMap<uuid::Uuid, &Capture> =
+            captures.iter().map(|c| (c.id, c)).collect();
+        let mut prev = committed.prev;
+        let mut out = Vec::with_capacity(committed.inserted.len());
+        for &(id, position) in &committed.inserted {
+            if let Some(c) = by_id.get(&id) {
+                out.push(Self {
+                    prev,
+                    position,
+                    summary: c.summary(),
+                });
+                prev = position;
+            }
+        }
+        out
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -52,8 +94,9 @@ pub trait BusBackend: Send + Sync + 'static {
     /// Drains published captures into `store` until `shutdown` fires, then
     /// finishes (commits and acknowledges) the batch in hand and returns.
     async fn consume(&self, store: Store, shutdown: CancellationToken) -> Result<(), BusError>;
-    /// Summaries of captures as they are committed, in id order per batch.
-    fn live(&self) -> broadcast::Receiver<Arc<CaptureSummary>>;
+    /// Captures as they are committed, with their positions, in position
+    /// order per batch.
+    fn live(&self) -> broadcast::Receiver<Arc<Announced>>;
     /// Announces a created (or changed) path to every ingest.
     async fn put_path(&self, path: &PathInfo) -> Result<(), BusError>;
     /// Announces a deleted path to every ingest.

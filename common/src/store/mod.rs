@@ -3,8 +3,10 @@
 //! Promises every implementation keeps (checked by the conformance suite in
 //! `common/tests/it/store.rs`): `insert_batch` is idempotent on the capture id
 //! (redelivery never doubles a row); listing is keyset-paginated, newest
-//! first; a capture round-trips byte for byte.
+//! first; a capture round-trips byte for byte; every stored capture has a
+//! position in commit order (see [`Committed`]).
 
+mod positions;
 mod postgres;
 mod replay_jobs;
 mod rows;
@@ -67,6 +69,31 @@ pub(crate) fn like_escape(text: &str) -> String {
     out
 }
 
+/// What one `insert_batch` committed.
+///
+/// Positions are handed out in commit order: under a lock that serialises
+/// batch commits (Postgres: an advisory transaction lock; SQLite: its single
+/// writer), the new rows get `prev + 1, prev + 2, ...` in id order. So a
+/// reader that sees position P committed knows every lower position is
+/// committed too, and positions are never reused (the head is kept apart
+/// from the rows, so deleting the newest captures does not lower it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// The last position assigned before this batch (0 on a new store).
+    pub prev: i64,
+    /// `(id, position)` of each row this batch inserted, in position order;
+    /// captures that were already stored (redeliveries) are not here.
+    pub inserted: Vec<(Uuid, i64)>,
+}
+
+/// The captures of a batch that may be new: sorted by id, each id once.
+pub(crate) fn new_rows(captures: &[Capture]) -> Vec<&Capture> {
+    let mut rows: Vec<&Capture> = captures.iter().collect();
+    rows.sort_by_key(|c| c.id);
+    rows.dedup_by_key(|c| c.id);
+    rows
+}
+
 #[async_trait]
 pub trait StoreBackend: Send + Sync + 'static {
     /// Creates a path; `StoreError::Conflict` when the id is taken.
@@ -77,23 +104,34 @@ pub trait StoreBackend: Send + Sync + 'static {
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError>;
     /// Deletes a path and every capture of it; false when it did not exist.
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError>;
-    /// Inserts in one transaction; rows whose id exists are skipped. Returns
-    /// how many rows were new.
-    async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError>;
+    /// Inserts in one transaction; rows whose id exists are skipped. The new
+    /// rows get the next positions in commit order; see [`Committed`].
+    async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError>;
+    /// The last position assigned (0 on a new store): every capture at or
+    /// below it is committed.
+    async fn head(&self) -> Result<i64, StoreError>;
     /// Newest first, at most `q.limit` items.
     async fn list_captures(
         &self,
         path: &PathId,
         q: &LogQuery,
     ) -> Result<Vec<CaptureSummary>, StoreError>;
-    /// Oldest first, captures with an id above `after`, for one path or all;
-    /// used to catch a live feed up from a `Last-Event-ID`.
-    async fn list_after(
+    /// Captures with `after < position <= upto`, for one path or all, in
+    /// position order, at most `limit`: a live feed's catch-up.
+    async fn list_positions(
         &self,
         path: Option<&PathId>,
-        after: Uuid,
+        after: i64,
+        upto: i64,
         limit: u32,
-    ) -> Result<Vec<CaptureSummary>, StoreError>;
+    ) -> Result<Vec<(i64, CaptureSummary)>, StoreError>;
+    /// Where a live feed resumes after the capture `id` (its `Last-Event-ID`):
+    /// that capture's position. If the store no longer has it (retention,
+    /// clear), just before the first capture with a larger id: an index
+    /// lookup, and right whenever clocks agree (a capture committed earlier
+    /// with a larger id, or later with a smaller one, is the only way to be
+    /// off, and the id that would tell is gone). With no larger id, the head.
+    async fn resume_position(&self, id: Uuid) -> Result<i64, StoreError>;
     async fn get_capture(&self, path: &PathId, id: Uuid) -> Result<Option<Capture>, StoreError>;
     /// Like `list_captures`, but whole captures (for export).
     async fn list_full(&self, path: &PathId, q: &LogQuery) -> Result<Vec<Capture>, StoreError>;
@@ -143,13 +181,13 @@ impl Store {
     }
 
     /// The backend's `insert_batch`, measured (batch size, latency, rows).
-    pub async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError> {
+    pub async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError> {
         let start = std::time::Instant::now();
-        let inserted = self.0.insert_batch(captures).await?;
+        let committed = self.0.insert_batch(captures).await?;
         metrics::histogram!("cl_write_batch_size").record(captures.len() as f64);
         metrics::histogram!("cl_write_duration_seconds").record(start.elapsed().as_secs_f64());
-        metrics::counter!("cl_captures_written_total").increment(inserted);
-        Ok(inserted)
+        metrics::counter!("cl_captures_written_total").increment(committed.inserted.len() as u64);
+        Ok(committed)
     }
 
     /// Applies pending Postgres migrations and returns (the `migrate` command).

@@ -1,6 +1,7 @@
 //! Postgres store for the split shape. Batches go in as one `INSERT ...
-//! SELECT FROM UNNEST(...) ON CONFLICT (id) DO NOTHING`: one round trip per
-//! batch, and a redelivered capture is skipped rather than doubled.
+//! SELECT FROM UNNEST(...)` under an advisory lock that serialises batch
+//! commits (so positions follow commit order): a redelivered capture is
+//! skipped rather than doubled.
 
 use std::time::Duration;
 
@@ -10,11 +11,17 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::rows::{headers_from_json, headers_to_json};
-use super::{like_escape, LogQuery, StoreBackend, StoreError};
+use super::rows::headers_from_json;
+use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
+
+/// See `StoreBackend::resume_position`.
+const RESUME_POSITION: &str = "SELECT COALESCE( \
+       (SELECT position FROM captures WHERE id = $1), \
+       (SELECT position - 1 FROM captures WHERE id > $1 ORDER BY id LIMIT 1), \
+       (SELECT last FROM capture_head))";
 
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
                                content_type, body_size, received_at";
@@ -210,64 +217,45 @@ impl StoreBackend for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError> {
-        if captures.is_empty() {
-            return Ok(0);
+    async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError> {
+        super::positions::pg_insert_batch(&self.pool, captures).await
+    }
+
+    async fn head(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT last FROM capture_head")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn list_positions(
+        &self,
+        path: Option<&PathId>,
+        after: i64,
+        upto: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, CaptureSummary)>, StoreError> {
+        let mut sql = QueryBuilder::<Postgres>::new(format!(
+            "SELECT position, {SUMMARY_COLUMNS} FROM captures WHERE position > "
+        ));
+        sql.push_bind(after)
+            .push(" AND position <= ")
+            .push_bind(upto);
+        if let Some(path) = path {
+            sql.push(" AND path_id = ").push_bind(path.as_str());
         }
-        let n = captures.len();
-        let mut ids = Vec::with_capacity(n);
-        let mut paths = Vec::with_capacity(n);
-        let mut methods = Vec::with_capacity(n);
-        let mut subpaths = Vec::with_capacity(n);
-        let mut queries = Vec::with_capacity(n);
-        let mut headers = Vec::with_capacity(n);
-        let mut bodies = Vec::with_capacity(n);
-        let mut ips = Vec::with_capacity(n);
-        let mut agents = Vec::with_capacity(n);
-        let mut types = Vec::with_capacity(n);
-        let mut sizes = Vec::with_capacity(n);
-        let mut times: Vec<DateTime<Utc>> = Vec::with_capacity(n);
-        for c in captures {
-            ids.push(c.id);
-            paths.push(c.path_id.as_str());
-            methods.push(c.method.as_str());
-            subpaths.push(c.subpath.as_str());
-            queries.push(c.query_string.as_str());
-            headers.push(headers_to_json(&c.headers));
-            bodies.push(c.body.as_ref());
-            ips.push(c.ip.as_str());
-            agents.push(c.user_agent());
-            types.push(c.content_type());
-            sizes.push(c.body.len() as i64);
-            times.push(c.received_at);
-        }
-        let done = sqlx::query(
-            "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, ip, \
-                 user_agent, content_type, body_size, received_at) \
-             SELECT id, path_id, method, subpath, query_string, headers::jsonb, body, ip, \
-                 user_agent, content_type, body_size, received_at \
-             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
-                 $7::bytea[], $8::text[], $9::text[], $10::text[], $11::int8[], \
-                 $12::timestamptz[]) \
-               AS t(id, path_id, method, subpath, query_string, headers, body, ip, user_agent, \
-                 content_type, body_size, received_at) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(ids)
-        .bind(paths)
-        .bind(methods)
-        .bind(subpaths)
-        .bind(queries)
-        .bind(headers)
-        .bind(bodies)
-        .bind(ips)
-        .bind(agents)
-        .bind(types)
-        .bind(sizes)
-        .bind(times)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        sql.push(" ORDER BY position ASC LIMIT ")
+            .push_bind(limit as i64);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("position")?, summary(r)?)))
+            .collect()
+    }
+
+    async fn resume_position(&self, id: Uuid) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(RESUME_POSITION)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn list_captures(
@@ -282,24 +270,6 @@ impl StoreBackend for PostgresStore {
         push_filters(&mut sql, q);
         sql.push(" ORDER BY id DESC LIMIT ")
             .push_bind(q.limit as i64);
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter().map(summary).collect()
-    }
-
-    async fn list_after(
-        &self,
-        path: Option<&PathId>,
-        after: Uuid,
-        limit: u32,
-    ) -> Result<Vec<CaptureSummary>, StoreError> {
-        let mut sql = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {SUMMARY_COLUMNS} FROM captures WHERE id > "
-        ));
-        sql.push_bind(after);
-        if let Some(path) = path {
-            sql.push(" AND path_id = ").push_bind(path.as_str());
-        }
-        sql.push(" ORDER BY id ASC LIMIT ").push_bind(limit as i64);
         let rows = sql.build().fetch_all(&self.pool).await?;
         rows.iter().map(summary).collect()
     }

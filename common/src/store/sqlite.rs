@@ -14,15 +14,17 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::rows::{headers_from_json, headers_to_json};
-use super::{like_escape, LogQuery, StoreBackend, StoreError, BODY_SEARCH_BYTES};
+use super::rows::headers_from_json;
+use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError, BODY_SEARCH_BYTES};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
 
-/// Rows per INSERT statement: 12 parameters each, well under SQLite's
-/// limit of 32,766 bound parameters per statement.
-const INSERT_CHUNK: usize = 500;
+/// See `StoreBackend::resume_position`.
+const RESUME_POSITION: &str = "SELECT COALESCE( \
+       (SELECT position FROM captures WHERE id = ?1), \
+       (SELECT position - 1 FROM captures WHERE id > ?1 ORDER BY id LIMIT 1), \
+       (SELECT last FROM capture_head))";
 
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
                                content_type, body_size, received_at";
@@ -146,31 +148,6 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
     })
 }
 
-/// One `INSERT` of all `rows` (at most [`INSERT_CHUNK`]); a capture already
-/// stored (a redelivery) is skipped.
-fn insert_rows(rows: &[Capture]) -> QueryBuilder<'_, Sqlite> {
-    let mut sql = QueryBuilder::<Sqlite>::new(
-        "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
-         ip, user_agent, content_type, body_size, received_at) ",
-    );
-    sql.push_values(rows, |mut row, c| {
-        row.push_bind(c.id)
-            .push_bind(c.path_id.as_str())
-            .push_bind(c.method.as_str())
-            .push_bind(c.subpath.as_str())
-            .push_bind(c.query_string.as_str())
-            .push_bind(headers_to_json(&c.headers))
-            .push_bind(c.body.as_ref())
-            .push_bind(c.ip.as_str())
-            .push_bind(c.user_agent())
-            .push_bind(c.content_type())
-            .push_bind(c.body.len() as i64)
-            .push_bind(micros(c.received_at));
-    });
-    sql.push(" ON CONFLICT (id) DO NOTHING");
-    sql
-}
-
 #[async_trait]
 impl StoreBackend for SqliteStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
@@ -230,23 +207,14 @@ impl StoreBackend for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn insert_batch(&self, captures: &[Capture]) -> Result<u64, StoreError> {
-        // One multi-row statement per chunk: every statement is a round trip
-        // to sqlx's SQLite worker thread, and per-row statements made those
-        // round trips most of the group commit's time. A batch of one chunk
-        // needs no BEGIN/COMMIT: a single statement is its own transaction.
-        if captures.len() <= INSERT_CHUNK {
-            let mut sql = insert_rows(captures);
-            return Ok(sql.build().execute(&self.pool).await?.rows_affected());
-        }
-        let mut tx = self.pool.begin().await?;
-        let mut inserted = 0;
-        for chunk in captures.chunks(INSERT_CHUNK) {
-            let mut sql = insert_rows(chunk);
-            inserted += sql.build().execute(&mut *tx).await?.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(inserted)
+    async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError> {
+        super::positions::sqlite_insert_batch(&self.pool, captures).await
+    }
+
+    async fn head(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT last FROM capture_head")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn list_captures(
@@ -265,22 +233,35 @@ impl StoreBackend for SqliteStore {
         rows.iter().map(summary).collect()
     }
 
-    async fn list_after(
+    async fn list_positions(
         &self,
         path: Option<&PathId>,
-        after: Uuid,
+        after: i64,
+        upto: i64,
         limit: u32,
-    ) -> Result<Vec<CaptureSummary>, StoreError> {
+    ) -> Result<Vec<(i64, CaptureSummary)>, StoreError> {
         let mut sql = QueryBuilder::<Sqlite>::new(format!(
-            "SELECT {SUMMARY_COLUMNS} FROM captures WHERE id > "
+            "SELECT position, {SUMMARY_COLUMNS} FROM captures WHERE position > "
         ));
-        sql.push_bind(after);
+        sql.push_bind(after)
+            .push(" AND position <= ")
+            .push_bind(upto);
         if let Some(path) = path {
             sql.push(" AND path_id = ").push_bind(path.as_str());
         }
-        sql.push(" ORDER BY id ASC LIMIT ").push_bind(limit as i64);
+        sql.push(" ORDER BY position ASC LIMIT ")
+            .push_bind(limit as i64);
         let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter().map(summary).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get("position")?, summary(r)?)))
+            .collect()
+    }
+
+    async fn resume_position(&self, id: Uuid) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(RESUME_POSITION)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn get_capture(&self, path: &PathId, id: Uuid) -> Result<Option<Capture>, StoreError> {

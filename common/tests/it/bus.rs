@@ -78,12 +78,12 @@ where
     }
 }
 
-/// Every capture of `path` in the store, oldest first.
+/// Every capture of `path` in the store, in commit (position) order.
 pub async fn stored(store: &Store, path: &str) -> Vec<Capture> {
     let path = PathId::parse(path).unwrap();
     let mut out = Vec::new();
-    for s in store
-        .list_after(Some(&path), Uuid::nil(), 100_000)
+    for (_, s) in store
+        .list_positions(Some(&path), 0, i64::MAX, 100_000)
         .await
         .unwrap()
     {
@@ -129,11 +129,19 @@ async fn live_receivers_hear_commits_in_id_order(env: Env) {
         r.unwrap();
     }
     let mut heard = Vec::new();
+    let mut last = None;
     while heard.len() < sent.len() {
-        let summary = tokio::time::timeout(Duration::from_secs(10), live.recv())
+        let a = tokio::time::timeout(Duration::from_secs(10), live.recv())
             .await
             .expect("a live summary within 10 s")
             .expect("live receiver open");
+        // One writer: each announcement follows the one before it.
+        if let Some(last) = last {
+            assert_eq!(a.prev, last, "announced positions chain");
+        }
+        assert!(a.position > a.prev);
+        last = Some(a.position);
+        let summary = &a.summary;
         // Announced only after the commit: the row is already readable.
         let path = PathId::parse(&summary.path_id).unwrap();
         assert!(
@@ -177,7 +185,8 @@ async fn live_batch_is_in_id_order(env: Env) {
             .await
             .expect("a live summary within 10 s")
             .expect("live receiver open");
-        heard.push(s.id);
+        assert_eq!(s.position, s.prev + 1, "one batch: consecutive positions");
+        heard.push(s.summary.id);
     }
     let mut want: Vec<Uuid> = sent.iter().map(|c| c.id).collect();
     want.sort();

@@ -18,7 +18,12 @@ async fn store_works_over_tls_with_sslmode_require() {
     store.create_path(&path).await.unwrap();
     let c = capture("tls_path", b"over tls");
     assert_eq!(
-        store.insert_batch(std::slice::from_ref(&c)).await.unwrap(),
+        store
+            .insert_batch(std::slice::from_ref(&c))
+            .await
+            .unwrap()
+            .inserted
+            .len(),
         1
     );
     let back = store

@@ -6,6 +6,9 @@ use common::store::LogQuery;
 use common::{Capture, Header, PathId, PathInfo, Store, StoreError};
 use uuid::Uuid;
 
+mod positions;
+use positions::*;
+
 pub fn capture(path: &str, body: &[u8]) -> Capture {
     let now = Utc::now();
     Capture {
@@ -102,16 +105,17 @@ async fn paths_are_created_once_listed_and_deleted(store: Store) {
 async fn insert_batch_is_idempotent_on_the_id(store: Store) {
     let a = capture("p", b"a");
     let b = capture("p", b"b");
+    let inserted = |done: common::store::Committed| done.inserted.len();
     assert_eq!(
-        store.insert_batch(&[a.clone(), b.clone()]).await.unwrap(),
+        inserted(store.insert_batch(&[a.clone(), b.clone()]).await.unwrap()),
         2
     );
     assert_eq!(
-        store.insert_batch(&[a.clone(), b.clone()]).await.unwrap(),
+        inserted(store.insert_batch(&[a.clone(), b.clone()]).await.unwrap()),
         0
     );
     let c = capture("p", b"c");
-    assert_eq!(store.insert_batch(&[a, c]).await.unwrap(), 1);
+    assert_eq!(inserted(store.insert_batch(&[a, c]).await.unwrap()), 1);
     let all = store
         .list_captures(
             &PathId::parse("p").unwrap(),
@@ -220,33 +224,6 @@ async fn filters_by_method_and_time(store: Store) {
         .await
         .unwrap();
     assert_eq!(ids(older), vec![old.id]);
-}
-
-async fn list_after_is_oldest_first_for_one_path_or_all(store: Store) {
-    let first = capture("a", b"1");
-    let batch = vec![capture("a", b"2"), capture("b", b"3"), capture("a", b"4")];
-    store
-        .insert_batch(std::slice::from_ref(&first))
-        .await
-        .unwrap();
-    store.insert_batch(&batch).await.unwrap();
-    let a = PathId::parse("a").unwrap();
-    let got: Vec<Uuid> = store
-        .list_after(Some(&a), first.id, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    assert_eq!(got, vec![batch[0].id, batch[2].id]);
-    let all: Vec<Uuid> = store
-        .list_after(None, first.id, 2)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    assert_eq!(all, vec![batch[0].id, batch[1].id]);
 }
 
 async fn settings_are_updated_and_read_back(store: Store) {
@@ -455,7 +432,11 @@ both!(
     captures_round_trip_byte_for_byte,
     pagination_is_keyset_newest_first_without_gaps,
     filters_by_method_and_time,
-    list_after_is_oldest_first_for_one_path_or_all,
+    positions_follow_commit_order_not_ids,
+    redelivered_captures_get_no_position,
+    list_positions_filters_by_path_and_pages,
+    positions_survive_deletes_and_resume_falls_back,
+    concurrent_batches_commit_in_position_order,
     settings_are_updated_and_read_back,
     filters_by_header_and_body_text_with_hostile_input,
     retention_prunes_in_batches_and_clear_empties,

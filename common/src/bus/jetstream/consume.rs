@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::{unavailable, JetStreamBus, HEADROOM};
-use crate::bus::BusError;
+use crate::bus::{Announced, BusError};
 use crate::capture::Capture;
 use crate::envelope::{self, BodyRef, DecodeError};
 use crate::store::Store;
@@ -170,11 +170,14 @@ impl JetStreamBus {
             return Ok(());
         }
         let write = tracing::info_span!("store.insert_batch", batch = captures.len());
-        if let Err(e) = store.insert_batch(&captures).instrument(write).await {
-            tracing::warn!(error = %e, batch = captures.len(), "store insert failed; batch will be redelivered");
-            nak_all(committed.iter()).await;
-            return Err(e.into());
-        }
+        let positions = match store.insert_batch(&captures).instrument(write).await {
+            Ok(positions) => positions,
+            Err(e) => {
+                tracing::warn!(error = %e, batch = captures.len(), "store insert failed; batch will be redelivered");
+                nak_all(committed.iter()).await;
+                return Err(e.into());
+            }
+        };
         // A lost ack only means a redelivery, which the idempotent insert absorbs.
         for m in &committed {
             if let Err(e) = m.ack().await {
@@ -184,7 +187,7 @@ impl JetStreamBus {
         for c in &captures {
             let _ = self.committed.send(std::sync::Arc::new(c.clone()));
         }
-        self.announce(captures).await;
+        self.announce(Announced::batch(&captures, &positions)).await;
         drop(spans);
         Ok(())
     }
@@ -251,22 +254,26 @@ impl JetStreamBus {
         }
     }
 
-    /// Publishes the committed batch's summaries, in id order, on the live
-    /// subject: one JSON array per message (split only when too large).
-    async fn announce(&self, mut captures: Vec<Capture>) {
-        captures.sort_by_key(|c| c.id);
+    /// Publishes what the batch inserted on the live subject, in position
+    /// order: one `{"prev":..,"items":[..]}` message per batch (split only
+    /// when too large; each part's `prev` is the last position before it).
+    async fn announce(&self, announced: Vec<Announced>) {
         let limit = self
             .client
             .server_info()
             .max_payload
             .saturating_sub(HEADROOM);
         let mut chunk: Vec<u8> = Vec::new();
-        for c in &captures {
-            let json = serde_json::to_vec(&c.summary()).expect("summary serializes");
+        for a in &announced {
+            let json = serde_json::to_vec(a).expect("summary serializes");
             if !chunk.is_empty() && chunk.len() + json.len() + 2 > limit {
                 self.send_live(std::mem::take(&mut chunk)).await;
             }
-            chunk.push(if chunk.is_empty() { b'[' } else { b',' });
+            if chunk.is_empty() {
+                chunk.extend_from_slice(format!("{{\"prev\":{},\"items\":[", a.prev).as_bytes());
+            } else {
+                chunk.push(b',');
+            }
             chunk.extend_from_slice(&json);
         }
         if !chunk.is_empty() {
@@ -275,7 +282,7 @@ impl JetStreamBus {
     }
 
     async fn send_live(&self, mut chunk: Vec<u8>) {
-        chunk.push(b']');
+        chunk.extend_from_slice(b"]}");
         if let Err(e) = self
             .client
             .publish(self.config.live_subject(), chunk.into())

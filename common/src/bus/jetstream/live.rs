@@ -16,10 +16,17 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::{unavailable, JetStreamConfig};
-use crate::bus::{BusError, LIVE_CAPACITY};
-use crate::capture::CaptureSummary;
+use crate::bus::{Announced, BusError, LIVE_CAPACITY};
 
-type Sender = broadcast::Sender<Arc<CaptureSummary>>;
+type Sender = broadcast::Sender<Arc<Announced>>;
+
+/// One live message (docs/STREAM_FORMAT.md): a committed batch, or part of
+/// one, as the position before it and its items in position order.
+#[derive(serde::Deserialize)]
+struct LiveMessage {
+    prev: i64,
+    items: Vec<Announced>,
+}
 
 pub(super) struct LiveHub {
     sender: RwLock<Sender>,
@@ -36,7 +43,7 @@ impl LiveHub {
         }
     }
 
-    pub(super) fn subscribe(&self) -> broadcast::Receiver<Arc<CaptureSummary>> {
+    pub(super) fn subscribe(&self) -> broadcast::Receiver<Arc<Announced>> {
         self.current().subscribe()
     }
 
@@ -98,12 +105,15 @@ impl LiveHub {
                 let (Some(message), Some(hub)) = (message, hub.upgrade()) else {
                     break;
                 };
-                match serde_json::from_slice::<Vec<CaptureSummary>>(&message.payload) {
-                    Ok(summaries) => {
+                match serde_json::from_slice::<LiveMessage>(&message.payload) {
+                    Ok(batch) => {
                         let sender = hub.current();
-                        for s in summaries {
+                        let mut prev = batch.prev;
+                        for mut a in batch.items {
+                            a.prev = prev;
+                            prev = a.position;
                             // No receivers is fine: nobody is watching.
-                            let _ = sender.send(Arc::new(s));
+                            let _ = sender.send(Arc::new(a));
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "ignoring a malformed live message"),

@@ -34,7 +34,8 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::{BusBackend, BusError};
-use crate::capture::{Capture, CaptureSummary};
+use crate::bus::Announced;
+use crate::capture::Capture;
 use crate::path_id::PathId;
 use crate::paths::{PathInfo, PathTable};
 use crate::store::Store;
@@ -262,7 +263,7 @@ impl BusBackend for JetStreamBus {
         self.consume_into(store, shutdown).await
     }
 
-    fn live(&self) -> broadcast::Receiver<Arc<CaptureSummary>> {
+    fn live(&self) -> broadcast::Receiver<Arc<Announced>> {
         self.live.subscribe()
     }
 
