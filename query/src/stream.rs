@@ -97,6 +97,7 @@ fn resume_point(headers: &HeaderMap, params: &StreamParams) -> Result<Option<Uui
         (status = 200, description = "`text/event-stream`: `event: request`, `id:` the capture id, `data:` the capture summary", content_type = "text/event-stream"),
         (status = 400, body = common::http_error::ErrorBody),
         (status = 404, body = common::http_error::ErrorBody),
+        (status = 503, description = "the database could not be read for the feed's start", body = common::http_error::ErrorBody),
     ))]
 pub async fn path_stream(
     State(state): State<QueryState>,
@@ -117,6 +118,7 @@ pub async fn path_stream(
     responses(
         (status = 200, description = "`text/event-stream` of every path", content_type = "text/event-stream"),
         (status = 400, body = common::http_error::ErrorBody),
+        (status = 503, description = "the database could not be read for the feed's start", body = common::http_error::ErrorBody),
     ))]
 pub async fn all_stream(
     State(state): State<QueryState>,
