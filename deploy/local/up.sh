@@ -201,24 +201,34 @@ export CL_DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/$DB
 say "migrating $CL_DATABASE_URL"
 "$BIN" migrate >>"$STATE/migrate.log" 2>&1 || fail_with_log "migrate failed" "$STATE/migrate.log"
 
+# Ready means /health/ready is 200: NATS and (for query) Postgres really checked.
+deadline=$((SECONDS + READY_TIMEOUT))
+wait_ready() {
+  local name=$1 port=${1#*-}
+  until [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/health/ready" || true) == 200 ]]; do
+    kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null || fail_with_log "$name exited during start-up" "$STATE/$name.log"
+    ((SECONDS < deadline)) || fail_with_log "$name: /health/ready not 200 after ${READY_TIMEOUT} s" "$STATE/$name.log"
+    sleep 0.3
+  done
+}
+
 # --- services: query first so the consumer exists before captures arrive --------
+# The first query alone declares the stream, buckets and consumer; the others
+# start once it is ready. On a cluster, nats-server 2.15.1 answered neither
+# request when one process created an R3 stream while another updated it
+# (both timed out), so a fresh cluster's processes are not started at once.
 export CL_PUBLIC_URL=${CL_PUBLIC_URL:-http://127.0.0.1:${INGEST_PORTS[0]}}
-for port in "${QUERY_PORTS[@]}"; do
+CL_LISTEN=127.0.0.1:${QUERY_PORTS[0]} start "query-${QUERY_PORTS[0]}" "$BIN" query
+wait_ready "query-${QUERY_PORTS[0]}"
+for port in "${QUERY_PORTS[@]:1}"; do
   CL_LISTEN=127.0.0.1:$port start "query-$port" "$BIN" query
 done
 for port in "${INGEST_PORTS[@]}"; do
   CL_LISTEN=127.0.0.1:$port start "ingest-$port" "$BIN" ingest
 done
 
-# Ready means /health/ready is 200: NATS and (for query) Postgres really checked.
-deadline=$((SECONDS + READY_TIMEOUT))
 for name in "${QUERY_PORTS[@]/#/query-}" "${INGEST_PORTS[@]/#/ingest-}"; do
-  port=${name#*-}
-  until [[ $(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://127.0.0.1:$port/health/ready" || true) == 200 ]]; do
-    kill -0 "$(cat "$STATE/$name.pid")" 2>/dev/null || fail_with_log "$name exited during start-up" "$STATE/$name.log"
-    ((SECONDS < deadline)) || fail_with_log "$name: /health/ready not 200 after ${READY_TIMEOUT} s" "$STATE/$name.log"
-    sleep 0.3
-  done
+  wait_ready "$name"
 done
 up_ok=1
 
