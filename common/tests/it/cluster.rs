@@ -219,3 +219,22 @@ async fn a_deleted_stream_and_consumer_are_declared_again_without_a_restart() {
     stop.cancel();
     writer.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_processes_declaring_r3_at_once_on_a_fresh_cluster_all_start() {
+    let cluster = testkit::NatsCluster::start().await;
+    let stream = testkit::unique("R_").to_uppercase();
+    // A deployment's pods start together: every one declares the assets.
+    let starts = (0..4).map(|_| JetStreamBus::connect(config(&cluster.seeds(), &stream, 3)));
+    for (i, bus) in futures::future::join_all(starts)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        assert!(bus.is_ok(), "process {i} did not start: {:?}", bus.err());
+    }
+    let js = context(&cluster.seeds()).await;
+    for name in assets(&stream) {
+        assert_eq!(replicas_of(&js, &name).await, 3, "{name}");
+    }
+}

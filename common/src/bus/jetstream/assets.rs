@@ -32,6 +32,8 @@ const ACK_WAIT: Duration = Duration::from_secs(30);
 const MAX_ACK_PENDING: i64 = 20_000;
 /// How often the guard checks, when nothing asked it to look sooner.
 const GUARD_INTERVAL: Duration = Duration::from_secs(5);
+/// How long start-up keeps trying to declare the assets.
+const STARTUP_DECLARE: Duration = Duration::from_secs(60);
 /// Least time between two checks, however often publishes ask for one.
 const GUARD_MIN_GAP: Duration = Duration::from_millis(500);
 
@@ -119,14 +121,18 @@ fn writer(config: &JetStreamConfig, replicas: usize) -> consumer::pull::Config {
 }
 
 /// Creates the stream, or updates an existing one to `wanted` without ever
-/// lowering its replicas. Returns the replicas it has afterwards.
+/// lowering its replicas. Returns the replicas it has afterwards. An
+/// existing stream that already has what we set is not updated: every
+/// process of a deployment declares at start, and on a fresh cluster
+/// concurrent updates of one replicated stream were seen to time out.
 async fn declare_stream(
     js: &jetstream::Context,
     mut wanted: stream::Config,
 ) -> Result<usize, BusError> {
     match js.get_stream(&wanted.name).await {
         Ok(existing) => {
-            let have = existing.cached_info().config.num_replicas;
+            let current = &existing.cached_info().config;
+            let have = current.num_replicas;
             if have > wanted.num_replicas {
                 tracing::warn!(
                     stream = %wanted.name,
@@ -138,6 +144,9 @@ async fn declare_stream(
                 wanted.num_replicas = have;
             } else if have < wanted.num_replicas {
                 tracing::info!(stream = %wanted.name, from = have, to = wanted.num_replicas, "scaling the stream's replicas up");
+            }
+            if !differs(current, &wanted) {
+                return Ok(have);
             }
             js.update_stream(&wanted)
                 .await
@@ -158,8 +167,47 @@ async fn declare_stream(
     Ok(wanted.num_replicas)
 }
 
+/// Whether `current` lacks anything of what we set in `wanted` (the server
+/// fills in the fields we leave at their defaults, so those are not compared).
+fn differs(current: &stream::Config, wanted: &stream::Config) -> bool {
+    current.subjects != wanted.subjects
+        || current.description != wanted.description
+        || current.num_replicas != wanted.num_replicas
+        || current.max_age != wanted.max_age
+        || current.max_bytes != wanted.max_bytes
+        || current.duplicate_window != wanted.duplicate_window
+        || current.discard != wanted.discard
+        || current.storage != wanted.storage
+        || current.max_messages_per_subject != wanted.max_messages_per_subject
+        || current.allow_rollup != wanted.allow_rollup
+        || current.deny_delete != wanted.deny_delete
+        || current.allow_direct != wanted.allow_direct
+}
+
 fn stream_missing(e: &jetstream::context::GetStreamError) -> bool {
     matches!(e.kind(), GetStreamErrorKind::JetStream(j) if j.error_code() == ErrorCode::STREAM_NOT_FOUND)
+}
+
+/// Declares every asset at start, trying again (with backoff) for up to
+/// [`STARTUP_DECLARE`]: a cluster still electing its leaders, or several
+/// processes declaring at once, answers late or not at all for a while.
+pub(super) async fn declare_at_start(
+    js: &jetstream::Context,
+    config: &JetStreamConfig,
+) -> Result<PullConsumer, BusError> {
+    let deadline = tokio::time::Instant::now() + STARTUP_DECLARE;
+    let mut pause = Duration::from_millis(200);
+    loop {
+        match declare_all(js, config).await {
+            Ok(consumer) => return Ok(consumer),
+            Err(e) if tokio::time::Instant::now() + pause < deadline => {
+                tracing::warn!(error = %e, "declaring the JetStream assets failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Declares every asset and returns the writer's consumer.
@@ -179,7 +227,25 @@ async fn declare_consumer(
     config: &JetStreamConfig,
     replicas: usize,
 ) -> Result<PullConsumer, BusError> {
-    js.create_consumer_on_stream(writer(config, replicas), config.stream.as_str())
+    let wanted = writer(config, replicas);
+    // As with streams: leave a consumer that already has our settings alone.
+    if let Ok(existing) = js
+        .get_consumer_from_stream::<consumer::pull::Config, _, _>(
+            config.consumer_name(),
+            config.stream.as_str(),
+        )
+        .await
+    {
+        let have = &existing.cached_info().config;
+        if have.ack_wait == wanted.ack_wait
+            && have.max_ack_pending == wanted.max_ack_pending
+            && have.num_replicas == wanted.num_replicas
+            && have.description == wanted.description
+        {
+            return Ok(existing);
+        }
+    }
+    js.create_consumer_on_stream(wanted, config.stream.as_str())
         .await
         .map_err(|e| unavailable("creating the durable consumer", e))
 }

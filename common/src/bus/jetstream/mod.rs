@@ -202,7 +202,7 @@ impl JetStreamBus {
             .backpressure_on_inflight(true)
             .build(client.clone());
 
-        let consumer = assets::declare_all(&js, &config).await?;
+        let consumer = assets::declare_at_start(&js, &config).await?;
         let guard = assets::Guard::new(consumer);
         let bodies = js
             .get_object_store(config.bodies_bucket())
