@@ -94,15 +94,19 @@ impl JetStreamBus {
     ) -> Result<(), Attempt> {
         let until = deadline.min(Instant::now() + self.attempt_timeout());
         let max_payload = self.client.server_info().max_payload;
+        // A body that cannot fit goes out of band before anything is
+        // encoded, so a 16 MiB body is never copied into a message first.
+        if body_ref.is_none() && capture.body.len() + HEADROOM > max_payload {
+            let stored = self.put_body_until(capture, max_payload, until).await?;
+            *body_ref = Some(stored);
+        }
         let mut payload = match body_ref {
             Some(r) => envelope::encode_with_ref(capture, r.clone()),
             None => envelope::encode(capture),
         };
+        // The meta line (headers) can tip a body that fit over the limit.
         if body_ref.is_none() && payload.len() + HEADROOM > max_payload {
-            let stored = tokio::time::timeout_at(until, self.put_body(capture, max_payload))
-                .await
-                .map_err(|_| Attempt::TimedOut)?
-                .map_err(Attempt::Body)?;
+            let stored = self.put_body_until(capture, max_payload, until).await?;
             payload = envelope::encode_with_ref(capture, stored.clone());
             *body_ref = Some(stored);
         }
@@ -131,6 +135,18 @@ impl JetStreamBus {
                 Err(Attempt::TimedOut)
             }
         }
+    }
+
+    async fn put_body_until(
+        &self,
+        capture: &Capture,
+        max_payload: usize,
+        until: Instant,
+    ) -> Result<BodyRef, Attempt> {
+        tokio::time::timeout_at(until, self.put_body(capture, max_payload))
+            .await
+            .map_err(|_| Attempt::TimedOut)?
+            .map_err(Attempt::Body)
     }
 
     /// A quarter of the publish timeout (0.5-2 s): long enough for a slow
