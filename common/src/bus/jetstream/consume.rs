@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
+use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{object_store, AckKind, Message};
 use bytes::Bytes;
 use futures::StreamExt as _;
 use tokio::io::AsyncReadExt as _;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
@@ -27,8 +27,13 @@ const BATCH_BYTES: usize = 32 << 20;
 /// How long an idle consumer waits for the next message before it looks at
 /// the shutdown signal again.
 const LONG_POLL: Duration = Duration::from_secs(1);
-/// Upper bound on one fetch, in case the server's end-of-batch reply is lost.
-const FETCH_DEADLINE: Duration = Duration::from_secs(5);
+/// How long a batch waits for more messages once it has one.
+const GATHER: Duration = Duration::from_millis(2);
+/// Idle heartbeats of the pull stream: missing ones (a frozen or lost
+/// server) end it, and it is rebuilt.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+/// Lifetime of each pull request the stream issues.
+const PULL_EXPIRES: Duration = Duration::from_secs(10);
 /// How long the store may be down before JetStream redelivers a batch that
 /// could not be committed.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -53,11 +58,19 @@ enum BodyError {
 }
 
 impl JetStreamBus {
+    /// Pulls through one long-lived pull stream (async-nats re-issues its
+    /// pull requests, follows heartbeats and takes the 409 statuses of a
+    /// moving consumer leader in its stride), so every delivery lands on the
+    /// same inbox: no message is ever delivered to a request this process
+    /// already gave up on (it would wait out `ack_wait` unseen). A broken
+    /// stream is rebuilt; on shutdown, deliveries in hand but not yet
+    /// handled are given back at once (nak) rather than after `ack_wait`.
     pub(super) async fn consume_into(
         &self,
         store: Store,
         shutdown: CancellationToken,
     ) -> Result<(), BusError> {
+        let mut pull: Option<pull::Stream> = None;
         while !shutdown.is_cancelled() {
             if self.connected().is_err() {
                 // The client reconnects on its own; wait for it here rather
@@ -68,63 +81,88 @@ impl JetStreamBus {
                 }
                 continue;
             }
-            let mut batch = self.fetch(BATCH, false).await?;
-            if batch.is_empty() {
-                // Idle: park one pull request on the server, bounded so the
-                // shutdown signal is seen within LONG_POLL.
-                batch = self.fetch(1, true).await?;
-                if batch.is_empty() {
+            let messages = match pull.as_mut() {
+                Some(messages) => messages,
+                None => pull.insert(self.pull_stream().await?),
+            };
+            // Idle: wait for the first message, bounded so the shutdown
+            // signal is seen within LONG_POLL.
+            let first = tokio::select! {
+                next = messages.next() => next,
+                () = tokio::time::sleep(LONG_POLL) => {
                     metrics::gauge!("cl_consumer_pending").set(0.0);
                     continue;
                 }
-                batch.extend(self.fetch(BATCH - 1, false).await?);
+                () = shutdown.cancelled() => break,
+            };
+            let mut batch = match first {
+                Some(Ok(m)) => vec![m],
+                Some(Err(e)) => {
+                    // Missed heartbeats, a deleted consumer: rebuild it.
+                    tracing::warn!(error = %e, "pull stream ended; pulling again");
+                    pull = None;
+                    self.guard.suspect();
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                    continue;
+                }
+                None => {
+                    pull = None;
+                    continue;
+                }
+            };
+            // Then whatever else is already here, up to one batch.
+            let mut broken = false;
+            let budget = self.batch_bytes();
+            let mut bytes = batch[0].payload.len();
+            while batch.len() < BATCH && bytes < budget {
+                match tokio::time::timeout(GATHER, messages.next()).await {
+                    Ok(Some(Ok(m))) => {
+                        bytes += m.payload.len();
+                        batch.push(m);
+                    }
+                    Ok(Some(Err(_))) | Ok(None) => {
+                        broken = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            if broken {
+                pull = None;
             }
             record_delivery(&batch);
-            self.handle(&store, batch).await?;
+            if let Err(e) = self.handle(&store, batch).await {
+                give_back(pull).await;
+                return Err(e);
+            }
         }
+        give_back(pull).await;
         Ok(())
     }
 
-    /// Up to `max` messages: those available now, or (`wait`) the first to
-    /// arrive within [`LONG_POLL`].
-    async fn fetch(&self, max: usize, wait: bool) -> Result<Vec<Message>, BusError> {
-        let budget = BATCH_BYTES.max(2 * self.client.server_info().max_payload);
-        let consumer = self.guard.consumer();
-        let batch = if wait {
-            consumer
-                .batch()
-                .max_messages(max)
-                .max_bytes(budget)
-                .expires(LONG_POLL)
-                .messages()
-                .await
-        } else {
-            consumer
-                .fetch()
-                .max_messages(max)
-                .max_bytes(budget)
-                .messages()
-                .await
-        };
-        let mut batch = batch.map_err(|e| {
-            // Perhaps the consumer or its stream is gone: have it checked.
-            self.guard.suspect();
-            unavailable("requesting messages", e)
-        })?;
-        let deadline = Instant::now() + LONG_POLL + FETCH_DEADLINE;
-        let mut out = Vec::new();
-        loop {
-            match tokio::time::timeout_at(deadline, batch.next()).await {
-                Ok(Some(Ok(m))) => out.push(m),
-                Ok(Some(Err(e))) if out.is_empty() => {
-                    self.guard.suspect();
-                    return Err(unavailable("receiving messages", e));
-                }
-                // Keep what arrived; the next fetch reports a lasting problem.
-                Ok(Some(Err(_))) | Ok(None) | Err(_) => break,
-            }
-        }
-        Ok(out)
+    /// Most message bytes per batch (and per pull request).
+    fn batch_bytes(&self) -> usize {
+        BATCH_BYTES.max(2 * self.client.server_info().max_payload)
+    }
+
+    async fn pull_stream(&self) -> Result<pull::Stream, BusError> {
+        self.guard
+            .consumer()
+            .stream()
+            .max_messages_per_batch(BATCH)
+            .max_bytes_per_batch(self.batch_bytes())
+            .heartbeat(HEARTBEAT)
+            .expires(PULL_EXPIRES)
+            .messages()
+            .await
+            .map_err(|e| {
+                // Perhaps the consumer or its stream is gone: have it checked.
+                self.guard.suspect();
+                unavailable("requesting messages", e)
+            })
     }
 
     /// Decodes, commits in one transaction, then acknowledges and announces.
@@ -308,6 +346,22 @@ fn record_delivery(batch: &[Message]) {
     if let Some(info) = batch.last().and_then(|m| m.info().ok()) {
         metrics::gauge!("cl_consumer_pending").set(info.pending as f64);
     }
+}
+
+/// Naks what the pull stream delivered but this process will not handle,
+/// so another writer (or this one, restarted) gets it now.
+async fn give_back(pull: Option<pull::Stream>) {
+    let Some(mut messages) = pull else { return };
+    let mut unhandled = Vec::new();
+    // At most what its pull requests can have asked for: draining must not
+    // keep it pulling more.
+    while unhandled.len() < 2 * BATCH {
+        match tokio::time::timeout(GATHER, messages.next()).await {
+            Ok(Some(Ok(m))) => unhandled.push(m),
+            _ => break,
+        }
+    }
+    nak_all(unhandled.iter()).await;
 }
 
 async fn nak_all<'a>(messages: impl Iterator<Item = &'a Message>) {
