@@ -360,7 +360,7 @@ def availability(load, fault_t, window=10.0):
     attempts sent after the fault that were not answered 2xx, and the longest
     stretch of the load with no 2xx answer (from the load's start to its last
     answer)."""
-    ok_ends, in_win, in_win_ok, after_bad = [], 0, 0, 0
+    ok_ends, in_win, in_win_ok, after_bad, slowest = [], 0, 0, 0, 0.0
     last = load.t0
     for m, (sent, done) in load.times.items():
         st = load.attempts[m][0]
@@ -371,12 +371,14 @@ def availability(load, fault_t, window=10.0):
         if fault_t is not None and fault_t <= sent < fault_t + window:
             in_win += 1
             in_win_ok += good
+            if good:
+                slowest = max(slowest, done - sent)
         if fault_t is not None and sent >= fault_t and not good:
             after_bad += 1
     marks = [load.t0] + sorted(ok_ends) + [last]
     gap = max((b - a for a, b in zip(marks, marks[1:])), default=0.0)
     share = None if not in_win else in_win_ok / in_win
-    return dict(avail=share, avail_n=in_win, after_bad=after_bad, gap=gap)
+    return dict(avail=share, avail_n=in_win, after_bad=after_bad, gap=gap, slowest=slowest)
 
 
 class Feed:
@@ -1168,14 +1170,15 @@ def fmt_feeds(f):
 
 def fmt_table(rows):
     head = ["run", "req/s", "sent", "2xx", "stored", "lost", "doubled", "no-2xx stored", "retried", "down", "time to recover",
-            "caught up", "2xx in 10 s after", "non-2xx after", "longest no-2xx", "live feeds", "result"]
+            "caught up", "2xx in 10 s after", "slowest 2xx then", "non-2xx after", "longest no-2xx", "live feeds", "result"]
     lines = []
     for r in rows:
         rec = "-" if r["recover"] is None else f"{r['recover']:.1f} s"
         cu = "-" if r["caught_up"] is None else f"{r['caught_up']:.1f} s"
         av = "-" if r.get("avail") is None else f"{100 * r['avail']:.1f} % of {r['avail_n']}"
         lines.append([r["run"], f"{r.get('rate', 0):.0f}", str(r["sent"]), str(r["ok2xx"]), str(r["stored"]), str(r["lost"]), str(r["doubled"]),
-                      str(r["no2xx_stored"]), str(r["retried"]), f"{r['down']:.1f} s", rec, cu, av, str(r.get("after_bad", "-")),
+                      str(r["no2xx_stored"]), str(r["retried"]), f"{r['down']:.1f} s", rec, cu, av,
+                      f"{r['slowest']:.2f} s" if "slowest" in r else "-", str(r.get("after_bad", "-")),
                       f"{r['gap']:.2f} s" if "gap" in r else "-", fmt_feeds(r.get("feeds")), "ok" if r["ok"] else "FAIL"])
     widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(head)]
     out = ["| " + " | ".join(h.ljust(w) for h, w in zip(head, widths)) + " |",
