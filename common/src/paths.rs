@@ -61,6 +61,18 @@ pub struct CustomResponse {
 }
 
 pub const MAX_RESPONSE_BODY: usize = 64 << 10;
+/// Headers that describe the message's framing or the connection (hop-by-hop,
+/// RFC 9110 section 7.6.1): a custom response may not set them.
+pub const FRAMING_HEADERS: &[&str] = &[
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+];
 pub const MAX_RESPONSE_DELAY_MS: u64 = 30_000;
 
 impl CustomResponse {
@@ -83,8 +95,14 @@ impl CustomResponse {
             return Err("response.headers may hold at most 50 headers".into());
         }
         for (name, value) in &self.headers {
-            http::HeaderName::from_bytes(name.as_bytes())
+            let parsed = http::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| format!("response header name {name:?} is not a valid header name"))?;
+            if FRAMING_HEADERS.contains(&parsed.as_str()) {
+                return Err(format!(
+                    "response header {name:?} is not allowed: the server frames its own \
+                     answers (a wrong Content-Length would leave every sender waiting)"
+                ));
+            }
             http::HeaderValue::from_str(value)
                 .map_err(|_| format!("response header {name:?} has an invalid value"))?;
         }

@@ -128,6 +128,18 @@ async fn bad_path_settings_are_400_and_change_nothing(shape: Shape) {
             json!({"response": {"status": 200, "headers": [["x-ok", "line\nbreak"]]}}),
             "invalid_response",
         ),
+        (
+            json!({"response": {"status": 200, "headers": [["content-length", "999"]], "body": "ok"}}),
+            "invalid_response",
+        ),
+        (
+            json!({"response": {"status": 200, "headers": [["Transfer-Encoding", "chunked"]]}}),
+            "invalid_response",
+        ),
+        (
+            json!({"response": {"status": 200, "headers": [["Connection", "close"]]}}),
+            "invalid_response",
+        ),
         (json!({"response": {"status": "200"}}), "invalid_json"),
         (json!({"max_requests": 0}), "invalid_max_requests"),
         (json!({"ttl_seconds": 0}), "invalid_ttl"),
