@@ -6,6 +6,7 @@ mod abuse;
 mod bad_input;
 mod fidelity;
 
+mod export;
 mod forward;
 mod live;
 mod live_resume;

@@ -68,6 +68,7 @@ pub async fn export(
         path.path_id
     );
     let mask = state.config.mask.clone();
+    let answer = Answer::of(&path);
     let store = state.store.clone();
     let path_id = path.path_id.clone();
 
@@ -77,6 +78,7 @@ pub async fn export(
         let path_id = path_id.clone();
         let base = base.clone();
         let mask = mask.clone();
+        let answer = answer.clone();
         async move {
             if done {
                 return None;
@@ -106,7 +108,7 @@ pub async fn export(
                         if started {
                             chunk.push(',');
                         }
-                        chunk.push_str(&har_entry(c, &base, &mask).to_string());
+                        chunk.push_str(&har_entry(c, &base, &mask, &answer).to_string());
                     }
                 }
                 started = true;
@@ -140,19 +142,62 @@ pub async fn export(
         .into_response())
 }
 
-/// One HAR 1.2 entry: the request as captured; the response is the one the
-/// sender got only in status (200), since its body is not recorded.
-fn har_entry(c: &Capture, base: &str, mask: &Mask) -> serde_json::Value {
+/// One HAR 1.2 entry: the request as captured. Answers are not recorded
+/// per capture, so the response is what the path is set to answer (its
+/// custom response's status and headers, else 200), and says so.
+/// What the path answers senders, for HAR's `response`.
+#[derive(Clone)]
+struct Answer {
+    status: u16,
+    status_text: &'static str,
+    headers: Vec<serde_json::Value>,
+    mime: String,
+}
+
+impl Answer {
+    fn of(path: &common::PathInfo) -> Self {
+        match &path.settings.response {
+            Some(r) => {
+                let status = axum::http::StatusCode::from_u16(r.status).ok();
+                let header = |n: &str| {
+                    r.headers
+                        .iter()
+                        .find(|(name, _)| name.eq_ignore_ascii_case(n))
+                        .map(|(_, v)| v.clone())
+                };
+                Self {
+                    status: r.status,
+                    status_text: status.and_then(|s| s.canonical_reason()).unwrap_or(""),
+                    headers: r
+                        .headers
+                        .iter()
+                        .map(|(name, value)| json!({"name": name, "value": value}))
+                        .collect(),
+                    mime: header("content-type").unwrap_or_default(),
+                }
+            }
+            None => Self {
+                status: 200,
+                status_text: "OK",
+                headers: vec![json!({"name": "content-type", "value": "application/json"})],
+                mime: "application/json".into(),
+            },
+        }
+    }
+}
+
+fn har_entry(c: &Capture, base: &str, mask: &Mask, answer: &Answer) -> serde_json::Value {
     let detail = mask.detail(c.detail());
     let headers: Vec<_> = detail
         .headers
         .iter()
-        .map(|(name, value)| {
-            let value = match value {
-                common::capture::HeaderValueJson::Text(t) => t.clone(),
-                common::capture::HeaderValueJson::Binary { base64 } => base64.clone(),
-            };
-            json!({"name": name, "value": value})
+        .map(|(name, value)| match value {
+            common::capture::HeaderValueJson::Text(t) => json!({"name": name, "value": t}),
+            // HAR has no encoding for header values: mark it, so a binary
+            // value is never mistaken for text.
+            common::capture::HeaderValueJson::Binary { base64 } => {
+                json!({"name": name, "value": base64, "_encoding": "base64"})
+            }
         })
         .collect();
     let query: Vec<_> = detail
@@ -165,7 +210,8 @@ fn har_entry(c: &Capture, base: &str, mask: &Mask) -> serde_json::Value {
     } else {
         format!("{base}{}?{}", c.subpath, c.query_string)
     };
-    let mime = c.content_type().unwrap_or_default();
+    // The masked summary's, so a masked Content-Type does not leak here.
+    let mime = detail.summary.content_type.clone().unwrap_or_default();
     let mut post_data = match std::str::from_utf8(&c.body) {
         Ok(text) => json!({"mimeType": mime, "text": text}),
         Err(_) => json!({
@@ -193,15 +239,16 @@ fn har_entry(c: &Capture, base: &str, mask: &Mask) -> serde_json::Value {
         "time": 0,
         "request": request,
         "response": {
-            "status": 200,
-            "statusText": "OK",
+            "status": answer.status,
+            "statusText": answer.status_text,
             "httpVersion": "HTTP/1.1",
             "cookies": [],
-            "headers": [],
-            "content": {"size": 0, "mimeType": "application/json"},
+            "headers": answer.headers,
+            "content": {"size": 0, "mimeType": answer.mime},
             "redirectURL": "",
             "headersSize": -1,
             "bodySize": -1,
+            "comment": "the path's response setting at export; answers are not recorded per capture",
         },
         "cache": {},
         "timings": {"send": 0, "wait": 0, "receive": 0},

@@ -224,8 +224,10 @@ pub async fn body(
     access: Access,
 ) -> Result<Response, ApiError> {
     let capture = load(&state, &path_id, &request_id, &access).await?;
+    // A masked Content-Type stays masked here too.
     let content_type = capture
         .content_type()
+        .filter(|_| !state.config.mask.hides("content-type"))
         .and_then(|ct| HeaderValue::from_str(&ct).ok())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = format!("attachment; filename=\"{}.bin\"", capture.id);
