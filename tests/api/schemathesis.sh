@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin="${1:-target/debug/callback-listener}"
 command -v st >/dev/null || python3 -m pip install --quiet schemathesis
+python3 -c 'import openapi_spec_validator' 2>/dev/null || python3 -m pip install --quiet openapi-spec-validator
 state="$(mktemp -d)"
 port=18777
 "$bin" standalone --listen "127.0.0.1:$port" --database-url "sqlite://$state/st.db" >"$state/server.log" 2>&1 &
@@ -16,6 +17,10 @@ for _ in $(seq 1 100); do
   curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" 2>/dev/null && break
   sleep 0.1
 done
+# The document itself, by a validator we did not write (unique operationIds,
+# valid references and schemas).
+curl -fsS "http://127.0.0.1:$port/api/openapi.json" -o "$state/openapi.json"
+python3 -m openapi_spec_validator "$state/openapi.json"
 # A known path, so generated requests reach more than the 404 branch.
 curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/api/paths" \
   -H 'content-type: application/json' -d '{"path_id":"schemathesis"}'

@@ -79,3 +79,26 @@ async fn every_route_is_in_the_openapi_document_and_nothing_else() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_operation_has_its_own_operation_id() {
+    let app = spawn_app(Shape::Standalone).await;
+    let doc = app.get_json("/api/openapi.json").await;
+    let mut seen = BTreeSet::new();
+    for (route, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let Some(id) = op.get("operationId").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            assert!(
+                seen.insert(id.to_owned()),
+                "operationId {id} repeated ({method} {route})"
+            );
+        }
+    }
+    assert!(
+        seen.contains("post_webhook") && seen.contains("list_paths"),
+        "{seen:?}"
+    );
+    app.stop().await;
+}

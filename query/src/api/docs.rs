@@ -45,3 +45,32 @@ fn health_ready() {}
 #[utoipa::path(get, path = "/metrics", tag = "health",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 fn metrics() {}
+
+/// The webhook routes take any method, documented by one function each, so
+/// every method would share its operationId; OpenAPI wants them unique (and
+/// client generators need them so): `post_webhook`, `get_webhook_subpath`, ...
+pub(super) fn unique_webhook_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        let ops = [
+            ("get", &mut item.get),
+            ("post", &mut item.post),
+            ("put", &mut item.put),
+            ("patch", &mut item.patch),
+            ("delete", &mut item.delete),
+            ("head", &mut item.head),
+            ("options", &mut item.options),
+            ("trace", &mut item.trace),
+        ];
+        for (method, op) in ops {
+            if let Some(op) = op.as_mut() {
+                if let Some(id) = op
+                    .operation_id
+                    .as_mut()
+                    .filter(|id| id.starts_with("webhook"))
+                {
+                    *id = format!("{method}_{id}");
+                }
+            }
+        }
+    }
+}

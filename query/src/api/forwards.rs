@@ -18,7 +18,7 @@ pub struct ForwardLog {
 }
 
 /// Delivery attempts of the path's `forward_url`.
-#[utoipa::path(get, path = "/api/paths/{path_id}/forwards", tag = "replay",
+#[utoipa::path(get, path = "/api/paths/{path_id}/forwards", tag = "replay", operation_id = "list_forwards",
     params(("path_id" = String, Path)),
     responses(
         (status = 200, body = ForwardLog),

@@ -144,7 +144,7 @@ impl LogParams {
 }
 
 /// List captures of a path, newest first.
-#[utoipa::path(get, path = "/api/paths/{path_id}/logs", tag = "logs",
+#[utoipa::path(get, path = "/api/paths/{path_id}/logs", tag = "logs", operation_id = "list_logs",
     params(("path_id" = String, Path), LogParams),
     responses(
         (status = 200, body = LogPage),

@@ -58,12 +58,14 @@ fn api_router() -> OpenApiRouter<QueryState> {
 
 /// The OpenAPI document served at `/api/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    let mut doc = api_router().split_for_parts().1;
+    docs::unique_webhook_operation_ids(&mut doc);
+    doc
 }
 
 pub(crate) fn router(state: QueryState) -> Router {
-    let (router, doc) = api_router().split_for_parts();
-    let doc = Json(doc);
+    let router = api_router().split_for_parts().0;
+    let doc = Json(openapi());
     router
         .route("/api/openapi.json", get(move || async move { doc.clone() }))
         .with_state(state)

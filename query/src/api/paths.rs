@@ -221,7 +221,7 @@ pub async fn create(
 }
 
 /// List paths, newest first (private paths are not listed).
-#[utoipa::path(get, path = "/api/paths", tag = "paths",
+#[utoipa::path(get, path = "/api/paths", tag = "paths", operation_id = "list_paths",
     responses((status = 200, body = PathList)))]
 pub async fn list(State(state): State<QueryState>) -> Result<Json<PathList>, ApiError> {
     let paths = state.store.list_paths().await?;
@@ -235,7 +235,7 @@ pub async fn list(State(state): State<QueryState>) -> Result<Json<PathList>, Api
 }
 
 /// Read one path.
-#[utoipa::path(get, path = "/api/paths/{path_id}", tag = "paths",
+#[utoipa::path(get, path = "/api/paths/{path_id}", tag = "paths", operation_id = "get_path",
     params(("path_id" = String, Path)),
     responses(
         (status = 200, body = PathView),

@@ -234,7 +234,7 @@ async fn load(state: &QueryState, raw: &str, access: &Access) -> Result<ReplayJo
 }
 
 /// A replay job's progress and per-capture results.
-#[utoipa::path(get, path = "/api/replays/{job_id}", tag = "replay",
+#[utoipa::path(get, path = "/api/replays/{job_id}", tag = "replay", operation_id = "get_replay",
     params(("job_id" = String, Path)),
     responses(
         (status = 200, body = ReplayJob),
