@@ -66,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let mut copy = conn
         .copy_in_raw(&format!(
             "COPY {table} (id, path_id, method, subpath, query_string, headers, body, ip, \
-             user_agent, content_type, body_size, received_at) FROM STDIN"
+             user_agent, content_type, body_size, received_at, position) FROM STDIN"
         ))
         .await?;
     let mut chunk = String::with_capacity(4 << 20);
@@ -76,7 +76,8 @@ async fn main() -> anyhow::Result<()> {
         let id = format!("{:08x}-{:04x}-7000-8000-{:012x}", ms >> 16, ms & 0xffff, i);
         writeln!(
             chunk,
-            "{id}\tbench-floor\tPOST\t\t\t{headers}\t\\\\x{body_hex}\t127.0.0.1\toha/1.0\tapplication/json\t1024\t2026-01-01 00:00:00+00"
+            "{id}\tbench-floor\tPOST\t\t\t{headers}\t\\\\x{body_hex}\t127.0.0.1\toha/1.0\tapplication/json\t1024\t2026-01-01 00:00:00+00\t{position}",
+            position = i + 1
         )
         .expect("write to string");
         if chunk.len() >= (4 << 20) - 4096 {
