@@ -12,7 +12,7 @@ pub use nats::{free_port, nats_server_bin, NatsCluster, NatsServer};
 pub use nats_auth::{Certs, Trust};
 
 use rand::Rng as _;
-use sqlx::Connection as _;
+use sqlx::{AssertSqlSafe, Connection as _};
 
 /// Base URL of the Postgres server used by tests (`CL_TEST_DATABASE_URL`).
 pub fn postgres_admin_url() -> String {
@@ -53,7 +53,8 @@ impl TestDb {
             )
             });
         let name = unique("cl_test_");
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+        // Safe: `name` is our own prefix and random [a-z0-9] suffix.
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
             .execute(&mut conn)
             .await
             .expect("create test database");
@@ -86,8 +87,9 @@ impl Drop for TestDb {
         let name = self.name.clone();
         clean_up(move || async move {
             if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
+                // Safe: `name` is the one `new` made (prefix and [a-z0-9]).
                 let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
+                let _ = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut conn).await;
             }
         });
     }

@@ -9,7 +9,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::Context as _;
 use clap::Parser;
 use sqlx::postgres::PgConnection;
-use sqlx::Connection as _;
+use sqlx::{AssertSqlSafe, Connection as _};
 use std::fmt::Write as _;
 
 #[derive(Parser)]
@@ -44,12 +44,13 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("connecting to {}", args.database_url))?;
     let table = &args.table;
-    sqlx::query(&format!("DROP TABLE IF EXISTS {table}"))
+    // Safe: `table` is checked above to be a plain identifier.
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
         .execute(&mut conn)
         .await?;
-    sqlx::query(&format!(
+    sqlx::query(AssertSqlSafe(format!(
         "CREATE TABLE {table} (LIKE captures INCLUDING ALL)"
-    ))
+    )))
     .execute(&mut conn)
     .await
     .context("creating the scratch table (is the database migrated?)")?;
@@ -65,7 +66,7 @@ async fn main() -> anyhow::Result<()> {
     let mut copy = conn
         .copy_in_raw(&format!(
             "COPY {table} (id, path_id, method, subpath, query_string, headers, body, ip, \
-             user_agent, content_type, body_size, received_at) FROM STDIN"
+             user_agent, content_type, body_size, received_at, position) FROM STDIN"
         ))
         .await?;
     let mut chunk = String::with_capacity(4 << 20);
@@ -75,7 +76,8 @@ async fn main() -> anyhow::Result<()> {
         let id = format!("{:08x}-{:04x}-7000-8000-{:012x}", ms >> 16, ms & 0xffff, i);
         writeln!(
             chunk,
-            "{id}\tbench-floor\tPOST\t\t\t{headers}\t\\\\x{body_hex}\t127.0.0.1\toha/1.0\tapplication/json\t1024\t2026-01-01 00:00:00+00"
+            "{id}\tbench-floor\tPOST\t\t\t{headers}\t\\\\x{body_hex}\t127.0.0.1\toha/1.0\tapplication/json\t1024\t2026-01-01 00:00:00+00\t{position}",
+            position = i + 1
         )
         .expect("write to string");
         if chunk.len() >= (4 << 20) - 4096 {
@@ -88,7 +90,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let copied = copy.finish().await?;
     let secs = start.elapsed().as_secs_f64();
-    sqlx::query(&format!("DROP TABLE {table}"))
+    sqlx::query(AssertSqlSafe(format!("DROP TABLE {table}")))
         .execute(&mut conn)
         .await?;
     anyhow::ensure!(copied == args.rows, "copied {copied} of {}", args.rows);

@@ -121,7 +121,7 @@ pub(super) async fn pg_insert_batch(
 /// inserted row's id and position. Only inside the write transaction of
 /// `insert_batch`: with no other writer, `NOT EXISTS` is exact, so a
 /// redelivered capture gets no position and positions have no holes.
-fn insert_rows<'a>(rows: &[&'a Capture]) -> QueryBuilder<'a, Sqlite> {
+fn insert_rows(rows: &[&Capture]) -> QueryBuilder<Sqlite> {
     let mut sql = QueryBuilder::<Sqlite>::new(
         "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
          ip, user_agent, content_type, body_size, received_at, position) \
@@ -140,6 +140,9 @@ fn insert_rows<'a>(rows: &[&'a Capture]) -> QueryBuilder<'a, Sqlite> {
             .push_bind(c.subpath.as_str())
             .push_bind(c.query_string.as_str())
             .push_bind(headers_to_json(&c.headers))
+            // sqlx 0.9's SQLite arguments own their values: this copies the
+            // body once (it was borrowed under 0.8). `Bytes` shared with the
+            // caller cannot be moved into the `Vec` the argument needs.
             .push_bind(c.body.as_ref())
             .push_bind(c.ip.as_str())
             .push_bind(c.user_agent())
