@@ -31,9 +31,10 @@ const LONG_POLL: Duration = Duration::from_secs(1);
 const GATHER: Duration = Duration::from_millis(2);
 /// Idle heartbeats of the pull stream: missing ones (a frozen or lost
 /// server) end it, and it is rebuilt.
-const HEARTBEAT: Duration = Duration::from_secs(2);
-/// Lifetime of each pull request the stream issues.
-const PULL_EXPIRES: Duration = Duration::from_secs(10);
+const HEARTBEAT: Duration = Duration::from_secs(1);
+/// Lifetime of each pull request the stream issues; short, because a
+/// shutdown waits for the open ones to expire (see `give_back`).
+const PULL_EXPIRES: Duration = Duration::from_secs(2);
 /// How long the store may be down before JetStream redelivers a batch that
 /// could not be committed.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -135,11 +136,11 @@ impl JetStreamBus {
             }
             record_delivery(&batch);
             if let Err(e) = self.handle(&store, batch).await {
-                give_back(pull).await;
+                give_back(pull, false).await;
                 return Err(e);
             }
         }
-        give_back(pull).await;
+        give_back(pull, true).await;
         Ok(())
     }
 
@@ -349,15 +350,21 @@ fn record_delivery(batch: &[Message]) {
 }
 
 /// Naks what the pull stream delivered but this process will not handle,
-/// so another writer (or this one, restarted) gets it now.
-async fn give_back(pull: Option<pull::Stream>) {
+/// so another writer (or this one, restarted) gets it at once. The stream
+/// asks for more only when it is polled, so it is left alone until its
+/// open pull requests have expired (everything they bring lands in its
+/// buffer meanwhile); then the buffer is emptied without waiting. A
+/// delivery that still arrives after that is redelivered after `ack_wait`.
+async fn give_back(pull: Option<pull::Stream>, shutdown: bool) {
     let Some(mut messages) = pull else { return };
+    if shutdown {
+        tokio::time::sleep(PULL_EXPIRES + GATHER * 100).await;
+    }
     let mut unhandled = Vec::new();
-    // At most what its pull requests can have asked for: draining must not
-    // keep it pulling more.
+    // At most what its pull requests can have asked for.
     while unhandled.len() < 2 * BATCH {
-        match tokio::time::timeout(GATHER, messages.next()).await {
-            Ok(Some(Ok(m))) => unhandled.push(m),
+        match futures::FutureExt::now_or_never(messages.next()) {
+            Some(Some(Ok(m))) => unhandled.push(m),
             _ => break,
         }
     }
