@@ -82,9 +82,22 @@ impl JetStreamBus {
                 }
                 continue;
             }
-            let messages = match pull.as_mut() {
-                Some(messages) => messages,
-                None => pull.insert(self.pull_stream().await?),
+            if pull.is_none() {
+                match self.pull_stream().await {
+                    Ok(stream) => pull = Some(stream),
+                    Err(e) => {
+                        // Just reconnected, JetStream not answering yet: soon.
+                        tracing::warn!(error = %e, "cannot pull yet; trying again");
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_millis(200)) => {}
+                            () = shutdown.cancelled() => {}
+                        }
+                        continue;
+                    }
+                }
+            }
+            let Some(messages) = pull.as_mut() else {
+                continue;
             };
             // Idle: wait for the first message, bounded so the shutdown
             // signal is seen within LONG_POLL.
