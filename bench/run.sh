@@ -375,12 +375,13 @@ t0=$SECONDS
 psql_q "$DB_DEEP" "
   INSERT INTO paths (path_id, created_at) VALUES ('deep', now());
   INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, ip, user_agent,
-                        content_type, body_size, received_at)
+                        content_type, body_size, received_at, position)
   SELECT (lpad(to_hex(($base_ms + g / 1000)::bigint), 12, '0') || '70008000' || lpad(to_hex(g), 12, '0'))::uuid,
          'deep', 'POST', '', '', '[[\"content-type\", \"application/json\"], [\"content-length\", \"1024\"]]'::jsonb,
          convert_to(rpad('{\"event\":\"push\",\"pad\":\"', 1022, 'x') || '\"}', 'UTF8'), '127.0.0.1', 'oha/1.0',
-         'application/json', 1024, to_timestamp(($base_ms + g / 1000) / 1000.0)
+         'application/json', 1024, to_timestamp(($base_ms + g / 1000) / 1000.0), g + 1
   FROM generate_series(0, $DEEP_ROWS - 1) AS g;
+  UPDATE capture_head SET last = $DEEP_ROWS;
   ANALYZE captures;" >/dev/null
 note "seeded $DEEP_ROWS rows in $((SECONDS - t0)) s"
 port=$(free_port)
