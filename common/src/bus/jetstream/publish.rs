@@ -45,11 +45,11 @@ impl JetStreamBus {
     /// reconnect) until the publish timeout, and never much longer.
     pub(super) async fn publish_capture(&self, capture: Capture) -> Result<(), BusError> {
         let deadline = Instant::now() + self.config.publish_timeout;
-        let mut body_ref: Option<BodyRef> = None;
+        let mut message: Option<PublishMessage> = None;
         let mut backoff = FIRST_BACKOFF;
         loop {
             self.wait_connected(deadline).await?;
-            let error = match self.attempt(&capture, &mut body_ref, deadline).await {
+            let error = match self.attempt(&capture, &mut message, deadline).await {
                 Ok(()) => {
                     let now = self.epoch.elapsed().as_millis() as u64;
                     self.last_ack.store(now, Ordering::Relaxed);
@@ -84,40 +84,20 @@ impl JetStreamBus {
         }
     }
 
-    /// One try, bounded by its share of the publish timeout; a body stored
-    /// by an earlier try is not stored again.
+    /// One try, bounded by its share of the publish timeout. The message is
+    /// prepared by the first try that gets that far and reused by the next
+    /// ones (a body is stored out of band, and encoded, once).
     async fn attempt(
         &self,
         capture: &Capture,
-        body_ref: &mut Option<BodyRef>,
+        message: &mut Option<PublishMessage>,
         deadline: Instant,
     ) -> Result<(), Attempt> {
         let until = deadline.min(Instant::now() + self.attempt_timeout());
-        let max_payload = self.client.server_info().max_payload;
-        // A body that cannot fit goes out of band before anything is
-        // encoded, so a 16 MiB body is never copied into a message first.
-        if body_ref.is_none() && capture.body.len() + HEADROOM > max_payload {
-            let stored = self.put_body_until(capture, max_payload, until).await?;
-            *body_ref = Some(stored);
-        }
-        let mut payload = match body_ref {
-            Some(r) => envelope::encode_with_ref(capture, r.clone()),
-            None => envelope::encode(capture),
+        let message = match message {
+            Some(m) => m.clone(),
+            None => message.insert(self.prepare(capture, until).await?).clone(),
         };
-        // The meta line (headers) can tip a body that fit over the limit.
-        if body_ref.is_none() && payload.len() + HEADROOM > max_payload {
-            let stored = self.put_body_until(capture, max_payload, until).await?;
-            payload = envelope::encode_with_ref(capture, stored.clone());
-            *body_ref = Some(stored);
-        }
-        let mut message = PublishMessage::build();
-        // The receiving span's trace continues in the writer (W3C headers).
-        if let Some(cx) = trace_context::of_span(&tracing::Span::current()) {
-            let mut headers = async_nats::HeaderMap::new();
-            trace_context::inject(&cx, &mut headers);
-            message = message.headers(headers);
-        }
-        let message = message.payload(payload).message_id(capture.id.to_string());
         let subject = self.config.subject(&capture.path_id);
         let ack = tokio::time::timeout_at(until, self.js.send_publish(subject, message))
             .await
@@ -137,16 +117,34 @@ impl JetStreamBus {
         }
     }
 
-    async fn put_body_until(
-        &self,
-        capture: &Capture,
-        max_payload: usize,
-        until: Instant,
-    ) -> Result<BodyRef, Attempt> {
-        tokio::time::timeout_at(until, self.put_body(capture, max_payload))
-            .await
-            .map_err(|_| Attempt::TimedOut)?
-            .map_err(Attempt::Body)
+    /// The capture as one message: inline when it fits, else with its body
+    /// in the object store first. A body that cannot fit is never encoded
+    /// inline (a 16 MiB copy for nothing); a meta line that tips a body over
+    /// the limit sends it out of band too.
+    async fn prepare(&self, capture: &Capture, until: Instant) -> Result<PublishMessage, Attempt> {
+        let max_payload = self.client.server_info().max_payload;
+        let fits = |len: usize| len + HEADROOM <= max_payload;
+        let inline = fits(capture.body.len())
+            .then(|| envelope::encode(capture))
+            .filter(|payload| fits(payload.len()));
+        let payload = match inline {
+            Some(payload) => payload,
+            None => {
+                let body_ref = tokio::time::timeout_at(until, self.put_body(capture, max_payload))
+                    .await
+                    .map_err(|_| Attempt::TimedOut)?
+                    .map_err(Attempt::Body)?;
+                envelope::encode_with_ref(capture, body_ref)
+            }
+        };
+        let mut message = PublishMessage::build();
+        // The receiving span's trace continues in the writer (W3C headers).
+        if let Some(cx) = trace_context::of_span(&tracing::Span::current()) {
+            let mut headers = async_nats::HeaderMap::new();
+            trace_context::inject(&cx, &mut headers);
+            message = message.headers(headers);
+        }
+        Ok(message.payload(payload).message_id(capture.id.to_string()))
     }
 
     /// A quarter of the publish timeout (0.5-2 s): long enough for a slow
