@@ -35,6 +35,10 @@ const HEARTBEAT: Duration = Duration::from_secs(1);
 /// Lifetime of each pull request the stream issues; short, because a
 /// shutdown waits for the open ones to expire (see `give_back`).
 const PULL_EXPIRES: Duration = Duration::from_secs(2);
+/// Allowance for the server's expiry notice to arrive.
+const EXPIRY_MARGIN: Duration = Duration::from_millis(200);
+/// Pause before trying again after NATS trouble (a reconnect, a broken pull).
+const TRY_AGAIN: Duration = Duration::from_millis(200);
 /// How long the store may be down before JetStream redelivers a batch that
 /// could not be committed.
 const RETRY_DELAY: Duration = Duration::from_secs(1);
@@ -76,10 +80,7 @@ impl JetStreamBus {
             if self.connected().is_err() {
                 // The client reconnects on its own; wait for it here rather
                 // than in the caller's (longer) backoff.
-                tokio::select! {
-                    () = tokio::time::sleep(Duration::from_millis(200)) => {}
-                    () = shutdown.cancelled() => {}
-                }
+                pause(&shutdown).await;
                 continue;
             }
             if pull.is_none() {
@@ -88,17 +89,12 @@ impl JetStreamBus {
                     Err(e) => {
                         // Just reconnected, JetStream not answering yet: soon.
                         tracing::warn!(error = %e, "cannot pull yet; trying again");
-                        tokio::select! {
-                            () = tokio::time::sleep(Duration::from_millis(200)) => {}
-                            () = shutdown.cancelled() => {}
-                        }
+                        pause(&shutdown).await;
                         continue;
                     }
                 }
             }
-            let Some(messages) = pull.as_mut() else {
-                continue;
-            };
+            let messages = pull.as_mut().expect("opened above");
             // Idle: wait for the first message, bounded so the shutdown
             // signal is seen within LONG_POLL.
             let first = tokio::select! {
@@ -116,10 +112,7 @@ impl JetStreamBus {
                     tracing::warn!(error = %e, "pull stream ended; pulling again");
                     pull = None;
                     self.guard.suspect();
-                    tokio::select! {
-                        () = tokio::time::sleep(Duration::from_millis(200)) => {}
-                        () = shutdown.cancelled() => {}
-                    }
+                    pause(&shutdown).await;
                     continue;
                 }
                 None => {
@@ -362,6 +355,14 @@ fn record_delivery(batch: &[Message]) {
     }
 }
 
+/// Waits [`TRY_AGAIN`], or less if shutdown comes first.
+async fn pause(shutdown: &CancellationToken) {
+    tokio::select! {
+        () = tokio::time::sleep(TRY_AGAIN) => {}
+        () = shutdown.cancelled() => {}
+    }
+}
+
 /// Naks what the pull stream delivered but this process will not handle,
 /// so another writer (or this one, restarted) gets it at once. The stream
 /// asks for more only when it is polled, so it is left alone until its
@@ -371,7 +372,7 @@ fn record_delivery(batch: &[Message]) {
 async fn give_back(pull: Option<pull::Stream>, shutdown: bool) {
     let Some(mut messages) = pull else { return };
     if shutdown {
-        tokio::time::sleep(PULL_EXPIRES + GATHER * 100).await;
+        tokio::time::sleep(PULL_EXPIRES + EXPIRY_MARGIN).await;
     }
     let mut unhandled = Vec::new();
     // At most what its pull requests can have asked for.
