@@ -155,11 +155,7 @@ impl QueryOptions {
     /// The API token from the flag or the file, trimmed.
     pub fn token(&self) -> anyhow::Result<Option<String>> {
         if let Some(file) = &self.api_token_file {
-            let token = std::fs::read_to_string(file)
-                .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
-            let token = token.trim().to_owned();
-            anyhow::ensure!(!token.is_empty(), "{} is empty", file.display());
-            return Ok(Some(token));
+            return nats::read_secret(file, "CL_API_TOKEN_FILE").map(Some);
         }
         Ok(self.api_token.clone().filter(|t| !t.is_empty()))
     }

@@ -130,7 +130,9 @@ fn secret(
     }
 }
 
-fn read_secret(path: &Path, name: &str) -> anyhow::Result<String> {
+/// A secret from a mounted file, trimmed; a missing or empty file is an
+/// error naming the setting.
+pub(super) fn read_secret(path: &Path, name: &str) -> anyhow::Result<String> {
     let raw = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("{name}: reading {}: {e}", path.display()))?;
     let value = raw.trim().to_owned();
