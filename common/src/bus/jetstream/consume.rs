@@ -24,19 +24,15 @@ const BATCH: usize = 500;
 /// Most message bytes per fetch (out-of-band bodies are not counted: they
 /// arrive one by one from the object store).
 const BATCH_BYTES: usize = 32 << 20;
-/// How long an idle consumer waits for the next message before it looks at
-/// the shutdown signal again.
-const LONG_POLL: Duration = Duration::from_secs(1);
 /// How long a batch waits for more messages once it has one.
 const GATHER: Duration = Duration::from_millis(2);
-/// Idle heartbeats of the pull stream: missing ones (a frozen or lost
-/// server) end it, and it is rebuilt.
-const HEARTBEAT: Duration = Duration::from_secs(1);
-/// Lifetime of each pull request the stream issues; short, because a
-/// shutdown waits for the open ones to expire (see `give_back`).
-const PULL_EXPIRES: Duration = Duration::from_secs(2);
-/// Allowance for the server's expiry notice to arrive.
-const EXPIRY_MARGIN: Duration = Duration::from_millis(200);
+/// Lifetime of each pull request. Short, because a pull request is always
+/// read to its end (see `consume_into`), which bounds how long a shutdown or
+/// an idle writer waits.
+const PULL_EXPIRES: Duration = Duration::from_secs(1);
+/// Silence past the request's expiry after which its server is taken for
+/// lost (frozen, or the consumer leader moved and forgot the request).
+const EXPIRY_MARGIN: Duration = Duration::from_secs(1);
 /// Pause before trying again after NATS trouble (a reconnect, a broken pull).
 const TRY_AGAIN: Duration = Duration::from_millis(200);
 /// How long the store may be down before JetStream redelivers a batch that
@@ -63,19 +59,17 @@ enum BodyError {
 }
 
 impl JetStreamBus {
-    /// Pulls through one long-lived pull stream (async-nats re-issues its
-    /// pull requests, follows heartbeats and takes the 409 statuses of a
-    /// moving consumer leader in its stride), so every delivery lands on the
-    /// same inbox: no message is ever delivered to a request this process
-    /// already gave up on (it would wait out `ack_wait` unseen). A broken
-    /// stream is rebuilt; on shutdown, deliveries in hand but not yet
-    /// handled are given back at once (nak) rather than after `ack_wait`.
+    /// One pull request at a time, each read to its end (the server's expiry
+    /// notice, its last message, or silence past `EXPIRY_MARGIN`), even when
+    /// shutdown comes meanwhile: nothing the server hands this process is
+    /// left to wait out `ack_wait` at a dead inbox. (A long-lived
+    /// `pull::Stream` cannot promise that: every poll may issue a new pull
+    /// request, so the one open when it is dropped is served to no one.)
     pub(super) async fn consume_into(
         &self,
         store: Store,
         shutdown: CancellationToken,
     ) -> Result<(), BusError> {
-        let mut pull: Option<pull::Stream> = None;
         while !shutdown.is_cancelled() {
             if self.connected().is_err() {
                 // The client reconnects on its own; wait for it here rather
@@ -83,71 +77,75 @@ impl JetStreamBus {
                 pause(&shutdown).await;
                 continue;
             }
-            if pull.is_none() {
-                match self.pull_stream().await {
-                    Ok(stream) => pull = Some(stream),
-                    Err(e) => {
-                        // Just reconnected, JetStream not answering yet: soon.
-                        tracing::warn!(error = %e, "cannot pull yet; trying again");
-                        pause(&shutdown).await;
-                        continue;
-                    }
+            match self.pull_request().await {
+                Ok(request) => self.drain(&store, request).await?,
+                Err(e) => {
+                    // Just reconnected, JetStream not answering yet: soon.
+                    tracing::warn!(error = %e, "cannot pull yet; trying again");
+                    pause(&shutdown).await;
                 }
             }
-            let messages = pull.as_mut().expect("opened above");
-            // Idle: wait for the first message, bounded so the shutdown
-            // signal is seen within LONG_POLL.
-            let first = tokio::select! {
-                next = messages.next() => next,
-                () = tokio::time::sleep(LONG_POLL) => {
-                    metrics::gauge!("cl_consumer_pending").set(0.0);
-                    continue;
-                }
-                () = shutdown.cancelled() => break,
-            };
-            let mut batch = match first {
-                Some(Ok(m)) => vec![m],
-                Some(Err(e)) => {
-                    // Missed heartbeats, a deleted consumer: rebuild it.
-                    tracing::warn!(error = %e, "pull stream ended; pulling again");
-                    pull = None;
-                    self.guard.suspect();
-                    pause(&shutdown).await;
-                    continue;
-                }
-                None => {
-                    pull = None;
-                    continue;
-                }
-            };
-            // Then whatever else is already here, up to one batch.
-            let mut broken = false;
-            let budget = self.batch_bytes();
-            let mut bytes = batch[0].payload.len();
+        }
+        Ok(())
+    }
+
+    /// Handles what one pull request brings, batch by batch, until it ends.
+    async fn drain(&self, store: &Store, mut request: pull::Batch) -> Result<(), BusError> {
+        let budget = self.batch_bytes();
+        let mut delivered = 0;
+        loop {
+            let mut batch = Vec::new();
+            let mut bytes = 0;
+            let mut ended = false;
+            // The first message may take up to the request's lifetime; the
+            // rest of a batch is whatever follows within GATHER.
+            let mut wait = PULL_EXPIRES + EXPIRY_MARGIN;
             while batch.len() < BATCH && bytes < budget {
-                match tokio::time::timeout(GATHER, messages.next()).await {
+                match tokio::time::timeout(wait, request.next()).await {
                     Ok(Some(Ok(m))) => {
                         bytes += m.payload.len();
                         batch.push(m);
+                        wait = GATHER;
                     }
-                    Ok(Some(Err(_))) | Ok(None) => {
-                        broken = true;
+                    Ok(None) => {
+                        ended = true;
+                        break;
+                    }
+                    Ok(Some(Err(e))) => {
+                        // A moved consumer leader, a deleted consumer, the
+                        // byte limit: this request is over; have the assets
+                        // checked in case something is missing.
+                        tracing::debug!(error = %e, "pull request ended early");
+                        self.guard.suspect();
+                        ended = true;
+                        break;
+                    }
+                    Err(_) if batch.is_empty() => {
+                        tracing::warn!("no answer to a pull request; pulling again");
+                        self.guard.suspect();
+                        ended = true;
                         break;
                     }
                     Err(_) => break,
                 }
             }
-            if broken {
-                pull = None;
+            delivered += batch.len();
+            if delivered == 0 && ended {
+                metrics::gauge!("cl_consumer_pending").set(0.0);
             }
-            record_delivery(&batch);
-            if let Err(e) = self.handle(&store, batch).await {
-                give_back(pull, false).await;
-                return Err(e);
+            if !batch.is_empty() {
+                record_delivery(&batch);
+                if let Err(e) = self.handle(store, batch).await {
+                    if !ended {
+                        give_back(request).await;
+                    }
+                    return Err(e);
+                }
+            }
+            if ended {
+                return Ok(());
             }
         }
-        give_back(pull, true).await;
-        Ok(())
     }
 
     /// Most message bytes per batch (and per pull request).
@@ -155,13 +153,12 @@ impl JetStreamBus {
         BATCH_BYTES.max(2 * self.client.server_info().max_payload)
     }
 
-    async fn pull_stream(&self) -> Result<pull::Stream, BusError> {
+    async fn pull_request(&self) -> Result<pull::Batch, BusError> {
         self.guard
             .consumer()
-            .stream()
-            .max_messages_per_batch(BATCH)
-            .max_bytes_per_batch(self.batch_bytes())
-            .heartbeat(HEARTBEAT)
+            .batch()
+            .max_messages(BATCH)
+            .max_bytes(self.batch_bytes())
             .expires(PULL_EXPIRES)
             .messages()
             .await
@@ -363,26 +360,15 @@ async fn pause(shutdown: &CancellationToken) {
     }
 }
 
-/// Naks what the pull stream delivered but this process will not handle,
-/// so another writer (or this one, restarted) gets it at once. The stream
-/// asks for more only when it is polled, so it is left alone until its
-/// open pull requests have expired (everything they bring lands in its
-/// buffer meanwhile); then the buffer is emptied without waiting. A
-/// delivery that still arrives after that is redelivered after `ack_wait`.
-async fn give_back(pull: Option<pull::Stream>, shutdown: bool) {
-    let Some(mut messages) = pull else { return };
-    if shutdown {
-        tokio::time::sleep(PULL_EXPIRES + EXPIRY_MARGIN).await;
+/// Naks the rest of a pull request this process cannot handle now (the
+/// store is down), so it is redelivered after `RETRY_DELAY` rather than
+/// after `ack_wait`.
+async fn give_back(mut request: pull::Batch) {
+    while let Ok(Some(Ok(m))) =
+        tokio::time::timeout(PULL_EXPIRES + EXPIRY_MARGIN, request.next()).await
+    {
+        let _ = m.ack_with(AckKind::Nak(Some(RETRY_DELAY))).await;
     }
-    let mut unhandled = Vec::new();
-    // At most what its pull requests can have asked for.
-    while unhandled.len() < 2 * BATCH {
-        match futures::FutureExt::now_or_never(messages.next()) {
-            Some(Some(Ok(m))) => unhandled.push(m),
-            _ => break,
-        }
-    }
-    nak_all(unhandled.iter()).await;
 }
 
 async fn nak_all<'a>(messages: impl Iterator<Item = &'a Message>) {
