@@ -3,7 +3,8 @@
 #   bench/run.sh           full mode: every scenario at its real size, then the table
 #   bench/run.sh --quick   every scenario briefly (CI): correctness checks only,
 #                          the speed columns are printed but never judged
-# It builds release binaries once, starts what it needs (scripts/services.sh;
+# It builds release binaries once (quick mode: the debug build the test
+# command has already made, since it judges only correctness), starts what it needs (scripts/services.sh;
 # a standalone process on a free port with a temp SQLite file; the split
 # topology through deploy/local/up.sh with a unique stream and database),
 # measures the floors (bench/src/bin/*-floor.rs) in the same run, and prints
@@ -80,7 +81,8 @@ LOCAL_STATE="$STATE/local"
 STARTED_PIDS=()
 SPLIT_UP=0
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-BENCH_BIN="$TARGET_DIR/release"
+if [[ $MODE == quick ]]; then PROFILE=debug; else PROFILE=release; fi
+BENCH_BIN="$TARGET_DIR/$PROFILE"
 
 cleanup() {
   set +e
@@ -125,9 +127,13 @@ hwm_mb() { # peak resident set of a pid, in MB (VmHWM)
 psql_q() { psql -h 127.0.0.1 -U postgres -w -d "$1" -Atqc "$2"; }
 
 # --- build and tools -------------------------------------------------------------
-say "building release binaries"
-cargo build --release -p callback-listener -p bench
-BIN="$TARGET_DIR/release/callback-listener"
+say "building $PROFILE binaries"
+if [[ $PROFILE == release ]]; then
+  cargo build --locked --release -p callback-listener -p bench
+else
+  cargo build --locked -p callback-listener -p bench
+fi
+BIN="$BENCH_BIN/callback-listener"
 
 if ! command -v oha >/dev/null; then
   say "installing oha (load generator) from crates.io"
