@@ -55,9 +55,17 @@ pub async fn standalone(
         query: &args.query,
         ingest: Some(&args.ingest),
         shutdown_timeout: args.common.shutdown_timeout,
-        limits: args.http.limits(),
+        limits: webhook_limits(args.http.limits()),
     };
     run_with_writer(store, bus, plan, listener, shutdown).await
+}
+
+/// A process serving webhooks records each request's header lines as sent.
+fn webhook_limits(limits: serve::Limits) -> serve::Limits {
+    serve::Limits {
+        wire_heads: true,
+        ..limits
+    }
 }
 
 /// Split shape: webhooks in, JetStream out. No database.
@@ -79,7 +87,7 @@ pub async fn ingest(
         listener,
         serve::finish(app),
         shutdown.clone(),
-        args.http.limits(),
+        webhook_limits(args.http.limits()),
     );
     serve::bounded(limit, &shutdown, served).await.transpose()?;
     Ok(())

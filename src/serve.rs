@@ -10,6 +10,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use ingest::wire_head::{Recording, WireHeads};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -44,6 +45,9 @@ pub struct Limits {
     pub max_headers: usize,
     /// At most this many bytes of request head (more -> 431).
     pub max_header_bytes: usize,
+    /// Record each request's header lines as sent (order and case) for
+    /// ingest; see `ingest::wire_head`.
+    pub wire_heads: bool,
 }
 
 impl Default for Limits {
@@ -53,6 +57,7 @@ impl Default for Limits {
             header_timeout: Duration::from_secs(10),
             max_headers: 100,
             max_header_bytes: 64 << 10,
+            wire_heads: false,
         }
     }
 }
@@ -95,12 +100,22 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(req)
+        let heads = limits
+            .wire_heads
+            .then(|| WireHeads::new(limits.max_headers, limits.max_header_bytes));
+        let service = hyper::service::service_fn({
+            let heads = heads.clone();
+            move |mut req: Request<Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                if let Some(head) = heads.as_ref().and_then(WireHeads::next_head) {
+                    req.extensions_mut().insert(head);
+                }
+                app.clone().oneshot(req)
+            }
         });
+        let io = TokioIo::new(Recording::new(stream, heads));
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .serve_connection_with_upgrades(io, service)
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {

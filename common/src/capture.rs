@@ -14,8 +14,9 @@ use uuid::Uuid;
 
 use crate::path_id::PathId;
 
-/// One header as received: the name as sent on the wire (lower-cased by
-/// HTTP/1 parsing in hyper) and the raw value bytes, which need not be UTF-8.
+/// One header as received: the name (in the case sent when the capture's
+/// `header_order` is `wire`, lower-cased otherwise) and the raw value bytes,
+/// which need not be UTF-8.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Header {
     pub name: String,
@@ -32,9 +33,28 @@ pub struct Capture {
     pub subpath: String,
     pub query_string: String,
     pub headers: Vec<Header>,
+    pub header_order: HeaderOrder,
     pub body: Bytes,
     pub ip: String,
     pub received_at: DateTime<Utc>,
+}
+
+/// How far `headers` are as on the wire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum HeaderOrder {
+    /// The header lines in the order sent, names in the case sent.
+    Wire,
+    /// Grouped by name in first-seen order, names lower-cased (HTTP/2, a
+    /// connection the wire recorder could not follow, older captures).
+    #[default]
+    Grouped,
+}
+
+impl HeaderOrder {
+    pub fn is_grouped(&self) -> bool {
+        *self == Self::Grouped
+    }
 }
 
 impl Capture {
@@ -87,6 +107,7 @@ impl Capture {
                 .iter()
                 .map(|h| (h.name.clone(), HeaderValueJson::from_bytes(&h.value)))
                 .collect(),
+            header_order: self.header_order,
             body,
             body_base64,
             body_encoding,
@@ -163,9 +184,16 @@ pub struct CaptureDetail {
     /// Decoded query parameters, in order, duplicates kept.
     #[schema(value_type = Vec<Vec<String>>)]
     pub query_params: Vec<(String, String)>,
-    /// Headers in the order received, duplicates kept.
+    /// Headers in the order received, duplicates kept: when `header_order`
+    /// is `wire`, exactly the header lines as sent (order across names and
+    /// the names' case included).
     #[schema(value_type = Vec<Vec<serde_json::Value>>)]
     pub headers: Vec<(String, HeaderValueJson)>,
+    /// `wire`: `headers` are the lines as sent. `grouped`: grouped by name,
+    /// names lower-cased (HTTP/2, or the head could not be read as sent).
+    /// Absent on captures stored before this field existed.
+    #[serde(default)]
+    pub header_order: HeaderOrder,
     /// The body when it is valid UTF-8.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::capture::{Capture, Header, HeaderValueJson};
+use crate::capture::{Capture, Header, HeaderOrder, HeaderValueJson};
 use crate::path_id::PathId;
 
 /// The version this code writes; readers refuse versions they do not know.
@@ -31,6 +31,9 @@ pub struct Meta {
     pub subpath: String,
     pub query_string: String,
     pub headers: Vec<(String, HeaderValueJson)>,
+    /// Absent means `grouped` (and writers before it existed).
+    #[serde(default, skip_serializing_if = "HeaderOrder::is_grouped")]
+    pub header_order: HeaderOrder,
     pub ip: String,
     pub received_at: DateTime<Utc>,
     pub body_size: u64,
@@ -81,6 +84,7 @@ pub fn meta_of(capture: &Capture, body_ref: Option<BodyRef>) -> Meta {
             .iter()
             .map(|h| (h.name.clone(), HeaderValueJson::from_bytes(&h.value)))
             .collect(),
+        header_order: capture.header_order,
         ip: capture.ip.clone(),
         received_at: capture.received_at,
         body_size: capture.body.len() as u64,
@@ -142,6 +146,7 @@ pub fn decode(payload: &Bytes) -> Result<Envelope, DecodeError> {
             subpath: meta.subpath,
             query_string: meta.query_string,
             headers,
+            header_order: meta.header_order,
             body,
             ip: meta.ip,
             received_at: meta.received_at,
@@ -175,6 +180,7 @@ mod tests {
                     value: Bytes::from_static(b"2"),
                 },
             ],
+            header_order: HeaderOrder::Grouped,
             body: Bytes::from_static(body),
             ip: "10.0.0.1".into(),
             received_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),

@@ -23,7 +23,7 @@ pub mod trace_context;
 
 #[cfg(feature = "backends")]
 pub use bus::{Bus, BusError};
-pub use capture::{Capture, CaptureSummary, Header};
+pub use capture::{Capture, CaptureSummary, Header, HeaderOrder};
 #[cfg(feature = "backends")]
 pub use http_error::ApiError;
 pub use path_id::PathId;

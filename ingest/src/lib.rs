@@ -5,6 +5,7 @@
 
 mod client_ip;
 mod webhook;
+pub mod wire_head;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;

@@ -13,11 +13,12 @@ use axum::Json;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use common::paths::CustomResponse;
-use common::{ApiError, Capture, Header, PathId};
+use common::{ApiError, Capture, PathId};
 use serde::Serialize;
 use tracing::Instrument as _;
 use uuid::Uuid;
 
+use crate::wire_head::{headers_as_sent, WireHead};
 use crate::IngestState;
 
 #[derive(Serialize)]
@@ -31,7 +32,7 @@ pub(crate) async fn receive(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: Request,
 ) -> Result<Response, ApiError> {
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     // The raw (still percent-encoded) path, so the subpath is kept as sent.
     let rest = parts
         .uri
@@ -74,6 +75,8 @@ pub(crate) async fn receive(
                 "the body did not arrive in time",
             )
         })??;
+    let wire = parts.extensions.remove::<WireHead>();
+    let (headers, header_order) = headers_as_sent(wire, &parts.headers);
     let id = Uuid::now_v7();
     tracing::Span::current().record("capture_id", tracing::field::display(id));
     let capture = Capture {
@@ -82,14 +85,8 @@ pub(crate) async fn receive(
         method: parts.method.as_str().to_owned(),
         subpath: subpath.to_owned(),
         query_string: parts.uri.query().unwrap_or_default().to_owned(),
-        headers: parts
-            .headers
-            .iter()
-            .map(|(name, value)| Header {
-                name: name.as_str().to_owned(),
-                value: Bytes::copy_from_slice(value.as_bytes()),
-            })
-            .collect(),
+        headers,
+        header_order,
         body,
         ip: ip.to_string(),
         received_at: now_micros(),

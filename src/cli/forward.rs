@@ -244,6 +244,7 @@ fn capture_of(d: CaptureDetail) -> anyhow::Result<Capture> {
         subpath: s.subpath,
         query_string: s.query_string,
         headers,
+        header_order: common::HeaderOrder::Grouped,
         body,
         ip: s.ip,
         received_at: s.received_at,

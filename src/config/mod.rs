@@ -97,6 +97,7 @@ impl HttpOptions {
             header_timeout: self.header_timeout,
             max_headers: self.max_headers,
             max_header_bytes: self.max_header_bytes,
+            wire_heads: false,
         }
     }
 }

@@ -26,6 +26,7 @@ fn direct(path: &str, id: Uuid) -> Capture {
         subpath: "/direct".into(),
         query_string: String::new(),
         headers: Vec::new(),
+        header_order: common::HeaderOrder::Grouped,
         body: Bytes::from_static(b"late"),
         ip: "127.0.0.1".into(),
         received_at: DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap(),

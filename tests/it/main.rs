@@ -19,3 +19,4 @@ mod replay_cli;
 mod shaping;
 pub mod support;
 mod topology;
+mod wire_headers;

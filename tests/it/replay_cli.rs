@@ -75,6 +75,7 @@ fn capture(path: &PathId, i: usize, received_at: chrono::DateTime<Utc>, body: By
                 value: Bytes::from_static(b"application/octet-stream"),
             },
         ],
+        header_order: common::HeaderOrder::Grouped,
         body,
         ip: "10.0.0.1".into(),
         received_at,

@@ -7,7 +7,7 @@ use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::rows::headers_to_json;
+use super::rows::{header_names_json, headers_to_json};
 use super::{Committed, StoreError};
 use crate::capture::Capture;
 
@@ -15,7 +15,7 @@ use crate::capture::Capture;
 /// constant; advisory locks are per database).
 const COMMIT_LOCK: i64 = 0x434c_5f50_4f53; // "CL_POS"
 
-/// Rows per INSERT statement: 12 parameters each, well under SQLite's
+/// Rows per INSERT statement: 13 parameters each, well under SQLite's
 /// limit of 32,766 bound parameters per statement.
 const INSERT_CHUNK: usize = 2048;
 
@@ -36,6 +36,7 @@ pub(super) async fn pg_insert_batch(
     let mut subpaths = Vec::with_capacity(n);
     let mut queries = Vec::with_capacity(n);
     let mut headers = Vec::with_capacity(n);
+    let mut names = Vec::with_capacity(n);
     let mut bodies = Vec::with_capacity(n);
     let mut ips = Vec::with_capacity(n);
     let mut agents = Vec::with_capacity(n);
@@ -49,6 +50,7 @@ pub(super) async fn pg_insert_batch(
         subpaths.push(c.subpath.as_str());
         queries.push(c.query_string.as_str());
         headers.push(headers_to_json(&c.headers));
+        names.push(header_names_json(c));
         bodies.push(c.body.as_ref());
         ips.push(c.ip.as_str());
         agents.push(c.user_agent());
@@ -73,15 +75,15 @@ pub(super) async fn pg_insert_batch(
          fresh AS ( \
            SELECT t.* FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], \
                $5::text[], $6::text[], $7::bytea[], $8::text[], $9::text[], $10::text[], \
-               $11::int8[], $12::timestamptz[]) \
+               $11::int8[], $12::timestamptz[], $13::text[]) \
              AS t(id, path_id, method, subpath, query_string, headers, body, ip, \
-               user_agent, content_type, body_size, received_at) \
+               user_agent, content_type, body_size, received_at, header_names) \
            WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = t.id)), \
          ins AS ( \
            INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
-               ip, user_agent, content_type, body_size, received_at, position) \
+               ip, user_agent, content_type, body_size, received_at, header_names, position) \
            SELECT id, path_id, method, subpath, query_string, headers::jsonb, body, ip, \
-               user_agent, content_type, body_size, received_at, \
+               user_agent, content_type, body_size, received_at, header_names, \
                (SELECT last FROM head) + row_number() OVER (ORDER BY id) \
            FROM fresh \
            RETURNING id, position), \
@@ -101,6 +103,7 @@ pub(super) async fn pg_insert_batch(
     .bind(types)
     .bind(sizes)
     .bind(times)
+    .bind(names)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -124,9 +127,9 @@ pub(super) async fn pg_insert_batch(
 fn insert_rows(rows: &[&Capture]) -> QueryBuilder<Sqlite> {
     let mut sql = QueryBuilder::<Sqlite>::new(
         "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
-         ip, user_agent, content_type, body_size, received_at, position) \
+         ip, user_agent, content_type, body_size, received_at, header_names, position) \
          SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
-         v.column8, v.column9, v.column10, v.column11, v.column12, ",
+         v.column8, v.column9, v.column10, v.column11, v.column12, v.column13, ",
     );
     // The head is read inside the statement; the `captures_advance_head`
     // trigger moves it as each row goes in. SQLite materialises the SELECT
@@ -148,7 +151,8 @@ fn insert_rows(rows: &[&Capture]) -> QueryBuilder<Sqlite> {
             .push_bind(c.user_agent())
             .push_bind(c.content_type())
             .push_bind(c.body.len() as i64)
-            .push_bind(c.received_at.timestamp_micros());
+            .push_bind(c.received_at.timestamp_micros())
+            .push_bind(header_names_json(c));
     });
     sql.push(
         ") AS v WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = v.column1) \

@@ -11,7 +11,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::rows::headers_from_json;
+use super::rows::headers_from_columns;
 use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
@@ -79,20 +79,23 @@ fn settings_json(path: &PathInfo) -> String {
 }
 
 fn capture(r: &PgRow) -> Result<Capture, StoreError> {
+    let (headers, header_order) =
+        headers_from_columns(r.try_get("headers")?, r.try_get("header_names")?)?;
     Ok(Capture {
         id: r.try_get("id")?,
         path_id: path_id(r.try_get("path_id")?)?,
         method: r.try_get("method")?,
         subpath: r.try_get("subpath")?,
         query_string: r.try_get("query_string")?,
-        headers: headers_from_json(r.try_get("headers")?)?,
+        headers,
+        header_order,
         body: r.try_get::<Vec<u8>, _>("body")?.into(),
         ip: r.try_get("ip")?,
         received_at: r.try_get("received_at")?,
     })
 }
 
-const FULL_COLUMNS: &str = "id, path_id, method, subpath, query_string, headers::text AS headers, \
+const FULL_COLUMNS: &str = "id, path_id, method, subpath, query_string, headers::text AS headers, header_names, \
                             body, ip, received_at";
 
 /// The indexed expression of migration 0002: the lower-cased first 64 KiB of

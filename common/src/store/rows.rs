@@ -1,21 +1,56 @@
 //! Row <-> capture conversions shared by both SQL stores: headers are kept as
 //! a JSON array of `[name, value]` pairs (a non-UTF-8 value as
 //! `{"base64": ...}`), which both SQLite and Postgres store and search.
+//! Names are stored lower-cased (header search matches them exactly); the
+//! names as sent go beside them in `header_names` (see migration 0005).
 
 use bytes::Bytes;
 
-use crate::capture::{Header, HeaderValueJson};
+use crate::capture::{Capture, Header, HeaderOrder, HeaderValueJson};
 use crate::store::StoreError;
 
 pub fn headers_to_json(headers: &[Header]) -> String {
-    let pairs: Vec<(&str, HeaderValueJson)> = headers
+    let pairs: Vec<(String, HeaderValueJson)> = headers
         .iter()
-        .map(|h| (h.name.as_str(), HeaderValueJson::from_bytes(&h.value)))
+        .map(|h| {
+            (
+                h.name.to_ascii_lowercase(),
+                HeaderValueJson::from_bytes(&h.value),
+            )
+        })
         .collect();
     serde_json::to_string(&pairs).expect("headers serialize")
 }
 
-pub fn headers_from_json(raw: &str) -> Result<Vec<Header>, StoreError> {
+/// The `header_names` column: the names as sent, when they are.
+pub fn header_names_json(c: &Capture) -> Option<String> {
+    (c.header_order == HeaderOrder::Wire).then(|| {
+        let names: Vec<&str> = c.headers.iter().map(|h| h.name.as_str()).collect();
+        serde_json::to_string(&names).expect("names serialize")
+    })
+}
+
+/// Headers and their order from the two columns.
+pub fn headers_from_columns(
+    raw: &str,
+    names: Option<&str>,
+) -> Result<(Vec<Header>, HeaderOrder), StoreError> {
+    let mut headers = headers_from_json(raw)?;
+    let Some(names) = names else {
+        return Ok((headers, HeaderOrder::Grouped));
+    };
+    let names: Vec<String> =
+        serde_json::from_str(names).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if names.len() != headers.len() {
+        return Err(StoreError::Corrupt("header_names does not match headers".into()));
+    }
+    for (h, name) in headers.iter_mut().zip(names) {
+        h.name = name;
+    }
+    Ok((headers, HeaderOrder::Wire))
+}
+
+fn headers_from_json(raw: &str) -> Result<Vec<Header>, StoreError> {
     let pairs: Vec<(String, HeaderValueJson)> =
         serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     pairs

@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::rows::headers_from_json;
+use super::rows::headers_from_columns;
 use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError, BODY_SEARCH_BYTES};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
@@ -84,13 +84,16 @@ fn settings_json(path: &PathInfo) -> String {
 }
 
 fn capture(r: &SqliteRow) -> Result<Capture, StoreError> {
+    let (headers, header_order) =
+        headers_from_columns(r.try_get("headers")?, r.try_get("header_names")?)?;
     Ok(Capture {
         id: r.try_get("id")?,
         path_id: path_id(r.try_get("path_id")?)?,
         method: r.try_get("method")?,
         subpath: r.try_get("subpath")?,
         query_string: r.try_get("query_string")?,
-        headers: headers_from_json(r.try_get("headers")?)?,
+        headers,
+        header_order,
         body: r.try_get::<Vec<u8>, _>("body")?.into(),
         ip: r.try_get("ip")?,
         received_at: from_micros(r.try_get("received_at")?)?,
@@ -131,7 +134,7 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, q: &LogQuery) {
 }
 
 const FULL_COLUMNS: &str =
-    "id, path_id, method, subpath, query_string, headers, body, ip, received_at";
+    "id, path_id, method, subpath, query_string, headers, header_names, body, ip, received_at";
 
 fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
     Ok(CaptureSummary {

@@ -43,6 +43,7 @@ fn capture() -> impl Strategy<Value = Capture> {
                 subpath,
                 query_string,
                 headers,
+                header_order: common::HeaderOrder::Grouped,
                 body: Bytes::from(body),
                 ip: "192.0.2.1".into(),
                 received_at: DateTime::from_timestamp_micros(micros).unwrap(),

@@ -35,6 +35,7 @@ pub fn capture(path: &str, body: &[u8]) -> Capture {
                 value: Bytes::from_static(b"\xff\xfe"),
             },
         ],
+        header_order: common::HeaderOrder::Grouped,
         body: Bytes::copy_from_slice(body),
         ip: "127.0.0.1".into(),
         received_at: DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap(),
