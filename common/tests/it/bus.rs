@@ -120,7 +120,7 @@ async fn publish_then_consume_stores_each_capture_once(env: Env) {
     writer.await.unwrap();
 }
 
-async fn live_receivers_hear_commits_in_id_order(env: Env) {
+async fn live_receivers_hear_each_commit_once_in_position_order(env: Env) {
     let mut live = env.peer.live();
     let (stop, writer) = spawn_writer(&env.bus, &env.store);
     let sent: Vec<Capture> = (0..50).map(|_| capture("conf_live", b"{}")).collect();
@@ -155,6 +155,7 @@ async fn live_receivers_hear_commits_in_id_order(env: Env) {
         heard.push(summary.id);
     }
     let unique: HashSet<Uuid> = heard.iter().copied().collect();
+    assert_eq!(unique.len(), heard.len(), "each capture announced once");
     let want: HashSet<Uuid> = sent.iter().map(|c| c.id).collect();
     assert_eq!(unique, want);
     stop.cancel();
@@ -256,7 +257,7 @@ macro_rules! both {
 
 both!(
     publish_then_consume_stores_each_capture_once,
-    live_receivers_hear_commits_in_id_order,
+    live_receivers_hear_each_commit_once_in_position_order,
     live_batch_is_in_id_order,
     registry_changes_reach_every_process,
     ready_is_ok,
