@@ -76,12 +76,13 @@ pub async fn ingest(
 ) -> anyhow::Result<()> {
     common::metrics::install();
     let bus = Bus::jetstream(args.nats.jetstream()?).await?;
-    let app =
-        ingest::router(bus.clone(), ingest_config(&args.ingest)).merge(health::router(Readiness {
+    let app = ingest::router(bus.clone(), ingest_config(&args.ingest))
+        .merge(health::router(Readiness {
             bus: Some(bus),
             store: None,
             shutdown: shutdown.clone(),
-        }));
+        }))
+        .merge(common::metrics::router());
     let limit = args.common.shutdown_timeout;
     let served = serve::serve(
         listener,
@@ -154,14 +155,14 @@ async fn run_with_writer(
     };
     let (ingest, shutdown_timeout, limits) = (plan.ingest, plan.shutdown_timeout, plan.limits);
     // The registry must hold every path before the first webhook is judged.
-    query::writer::reconcile(&bus, &store).await?;
+    query::registry_sync::reconcile(&bus, &store).await?;
     let background = CancellationToken::new();
     let writer = tokio::spawn(query::writer::run(
         bus.clone(),
         store.clone(),
         background.clone(),
     ));
-    let registry = tokio::spawn(query::writer::sync_registry(
+    let registry = tokio::spawn(query::registry_sync::sync_registry(
         bus.clone(),
         store.clone(),
         REGISTRY_SYNC,
@@ -177,11 +178,13 @@ async fn run_with_writer(
     if let Some(options) = ingest {
         app = app.merge(ingest::router(bus.clone(), ingest_config(options)));
     }
-    let app = app.merge(health::router(Readiness {
-        bus: Some(bus),
-        store: Some(store),
-        shutdown: shutdown.clone(),
-    }));
+    let app = app
+        .merge(health::router(Readiness {
+            bus: Some(bus),
+            store: Some(store),
+            shutdown: shutdown.clone(),
+        }))
+        .merge(common::metrics::router());
 
     let served = serve::serve(listener, serve::finish(app), shutdown.clone(), limits);
     let served = serve::bounded(shutdown_timeout, &shutdown, served).await;

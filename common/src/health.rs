@@ -25,19 +25,7 @@ pub fn router(readiness: Readiness) -> Router {
         .route("/health/", get(live))
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
-        .route("/metrics", get(metrics))
         .with_state(readiness)
-}
-
-/// Prometheus text exposition.
-async fn metrics() -> impl IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        crate::metrics::install().render(),
-    )
 }
 
 async fn live() -> Json<serde_json::Value> {

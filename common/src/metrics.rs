@@ -4,6 +4,9 @@
 
 use std::sync::OnceLock;
 
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -14,6 +17,22 @@ const SECONDS: &[f64] = &[
     5.0, 10.0,
 ];
 const BATCH: &[f64] = &[1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0];
+
+/// `GET /metrics`, served by every role.
+pub fn router() -> Router {
+    Router::new().route("/metrics", get(render))
+}
+
+/// Prometheus text exposition.
+async fn render() -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        install().render(),
+    )
+}
 
 /// Installs the recorder once (later calls reuse it) and returns its handle.
 pub fn install() -> PrometheusHandle {

@@ -6,9 +6,9 @@ mod access;
 mod api;
 mod fanout;
 mod page;
+pub mod registry_sync;
 pub mod replay;
 pub mod retention;
-mod stream;
 pub mod writer;
 
 use std::sync::Arc;

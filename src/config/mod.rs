@@ -329,20 +329,27 @@ fn parse_proxies(raw: &str) -> Result<TrustedProxies, String> {
     raw.parse()
 }
 
-/// `30s`, `500ms`, `2m`, or plain seconds.
+/// Plain seconds, or humantime's forms: `500ms`, `30s`, `2m`, `1h 30m`, `7d`.
 pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
-    let (digits, unit) = raw.split_at(raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len()));
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("not a duration: {raw:?}"))?;
-    match unit {
-        "" | "s" => Ok(Duration::from_secs(n)),
-        "ms" => Ok(Duration::from_millis(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
-        _ => Err(format!(
-            "unknown duration unit in {raw:?}: use ms, s, m or h"
-        )),
+    if let Ok(secs) = raw.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(raw)
+        .map_err(|e| format!("not a duration: {raw:?} ({e}); e.g. 500ms, 30s, 2m, 1h, 7d"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_plain_seconds_and_humantime_forms() {
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        let e = parse_duration("soon").unwrap_err();
+        assert!(e.contains("not a duration") && e.contains("7d"), "{e}");
     }
 }

@@ -8,6 +8,7 @@ mod json;
 mod logs;
 mod paths;
 mod replays;
+mod stream;
 
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -53,7 +54,7 @@ fn api_router() -> OpenApiRouter<QueryState> {
         .routes(routes!(replays::start))
         .routes(routes!(replays::get, replays::cancel))
         .routes(routes!(replays::cancel_post))
-        .merge(crate::stream::openapi_router())
+        .merge(stream::openapi_router())
 }
 
 /// The OpenAPI document served at `/api/openapi.json`.

@@ -40,8 +40,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::{existing, Query};
 use crate::access::Access;
-use crate::api::{existing, Query};
 use crate::fanout::{render, Rendered};
 use crate::QueryState;
 
