@@ -13,7 +13,7 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData
 use tracing_subscriber::layer::SubscriberExt as _;
 
 #[allow(dead_code)]
-#[path = "it/support.rs"]
+#[path = "it/support/mod.rs"]
 mod support;
 
 use support::{spawn_app, Shape};

@@ -3,6 +3,7 @@
 //! behaves identically in each.
 
 mod abuse;
+mod access;
 mod bad_input;
 mod fidelity;
 
