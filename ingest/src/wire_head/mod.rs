@@ -8,14 +8,15 @@
 //! capture) whenever the two disagree or the recorder lost its place.
 
 use std::collections::VecDeque;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 
 use axum::http::HeaderMap;
 use bytes::Bytes;
 use common::{Header, HeaderOrder};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+mod io;
+
+pub use io::Recording;
 
 /// The header lines of one request head, in wire order, names as sent.
 /// Inserted into the request's extensions by the server.
@@ -278,64 +279,6 @@ fn framing(lines: &[(String, Bytes)]) -> Option<State> {
         Some(n) if n > 0 => State::Body(n),
         _ => State::Head,
     })
-}
-
-/// A connection whose reads are also fed to its recorder, if it has one.
-#[derive(Debug)]
-pub struct Recording<T> {
-    io: T,
-    heads: Option<WireHeads>,
-}
-
-impl<T> Recording<T> {
-    pub fn new(io: T, heads: Option<WireHeads>) -> Self {
-        Self { io, heads }
-    }
-}
-
-impl<T: AsyncRead + Unpin> AsyncRead for Recording<T> {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut self.io).poll_read(cx, buf);
-        if let (Poll::Ready(Ok(())), Some(heads)) = (&polled, &self.heads) {
-            heads.feed(&buf.filled()[before..]);
-        }
-        polled
-    }
-}
-
-impl<T: AsyncWrite + Unpin> AsyncWrite for Recording<T> {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.io).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
-    }
 }
 
 #[cfg(test)]
