@@ -16,6 +16,7 @@ use query::retention::RetentionConfig;
 use query::QueryConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::config::{IngestArgs, IngestOptions, QueryArgs, QueryOptions, StandaloneArgs};
 use crate::serve;
@@ -156,25 +157,35 @@ async fn run_with_writer(
     let (ingest, shutdown_timeout, limits) = (plan.ingest, plan.shutdown_timeout, plan.limits);
     // The registry must hold every path before the first webhook is judged.
     query::registry_sync::reconcile(&bus, &store).await?;
+    // Every task of the process, awaited (within the shutdown timeout)
+    // before it exits. The writer and its companions stop on `background`,
+    // after HTTP has drained; the rest on `shutdown`.
+    let tasks = TaskTracker::new();
     let background = CancellationToken::new();
-    let writer = tokio::spawn(query::writer::run(
+    tasks.spawn(query::writer::run(
         bus.clone(),
         store.clone(),
         background.clone(),
     ));
-    let registry = tokio::spawn(query::registry_sync::sync_registry(
+    tasks.spawn(query::registry_sync::sync_registry(
         bus.clone(),
         store.clone(),
         REGISTRY_SYNC,
         background.clone(),
     ));
-    let retention = tokio::spawn(query::retention::run(
+    tasks.spawn(query::retention::run(
         store.clone(),
         retention,
         background.clone(),
     ));
 
-    let mut app: Router = query::router(store.clone(), bus.clone(), config, shutdown.clone());
+    let mut app: Router = query::router(
+        store.clone(),
+        bus.clone(),
+        config,
+        shutdown.clone(),
+        tasks.clone(),
+    );
     if let Some(options) = ingest {
         app = app.merge(ingest::router(bus.clone(), ingest_config(options)));
     }
@@ -189,12 +200,8 @@ async fn run_with_writer(
     let served = serve::serve(listener, serve::finish(app), shutdown.clone(), limits);
     let served = serve::bounded(shutdown_timeout, &shutdown, served).await;
     background.cancel();
-    serve::bounded(shutdown_timeout, &background, async {
-        let _ = writer.await;
-        let _ = registry.await;
-        let _ = retention.await;
-    })
-    .await;
+    tasks.close();
+    serve::bounded(shutdown_timeout, &background, tasks.wait()).await;
     served.transpose()?;
     Ok(())
 }

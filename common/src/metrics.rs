@@ -90,4 +90,8 @@ fn describe() {
         "Messages in the stream not yet delivered to the writer"
     );
     describe_gauge!("cl_sse_clients", "Open live-feed connections");
+    describe_counter!(
+        "cl_forwards_skipped_total",
+        "Captures not forwarded because the forwarder fell behind the writer"
+    );
 }

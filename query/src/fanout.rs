@@ -17,6 +17,7 @@ use common::capture::CaptureSummary;
 use common::{Bus, PathId};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::access::Mask;
@@ -40,12 +41,17 @@ pub(crate) struct Fanout {
 }
 
 impl Fanout {
-    pub fn start(bus: Bus, mask: Mask, shutdown: CancellationToken) -> Arc<Self> {
+    pub fn start(
+        bus: Bus,
+        mask: Mask,
+        shutdown: CancellationToken,
+        tasks: &TaskTracker,
+    ) -> Arc<Self> {
         let fanout = Arc::new(Self {
             tx: Mutex::new(broadcast::channel(common::bus::LIVE_CAPACITY).0),
         });
         let weak = Arc::downgrade(&fanout);
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             let mut live = bus.live();
             loop {
                 let next = tokio::select! {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use axum::Router;
 use common::{Bus, Store};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 pub use access::Mask;
 pub use api::{method_not_allowed, openapi, route_not_found};
@@ -45,25 +46,38 @@ pub(crate) struct QueryState {
 }
 
 /// The API (`/api/...`), live feeds and the web page. `shutdown` ends open
-/// live feeds so a graceful shutdown is not held up by them.
-pub fn router(store: Store, bus: Bus, config: QueryConfig, shutdown: CancellationToken) -> Router {
+/// live feeds so a graceful shutdown is not held up by them. Every task this
+/// starts (fanout, forwarding, replay jobs) is spawned on `tasks`, which the
+/// role awaits before the process exits.
+pub fn router(
+    store: Store,
+    bus: Bus,
+    config: QueryConfig,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+) -> Router {
     // Jobs left queued or running by a process that is gone are interrupted.
-    tokio::spawn({
+    tasks.spawn({
         let store = store.clone();
         async move { replay::job::sweep(&store).await }
     });
     let forwards = Arc::new(replay::forward::Forwards::default());
-    tokio::spawn(replay::forward::run(
+    tasks.spawn(replay::forward::run(
         bus.clone(),
+        store.clone(),
         config.replay_allow.clone(),
         forwards.clone(),
         shutdown.clone(),
+        tasks.clone(),
     ));
-    let fanout = fanout::Fanout::start(bus.clone(), config.mask.clone(), shutdown.clone());
+    let fanout = fanout::Fanout::start(bus.clone(), config.mask.clone(), shutdown.clone(), &tasks);
     let state = QueryState {
         fanout,
         forwards,
-        replays: Arc::new(replay::job::Replays::new(config.replay_allow.clone())),
+        replays: Arc::new(replay::job::Replays::new(
+            config.replay_allow.clone(),
+            tasks,
+        )),
         store,
         bus,
         config: Arc::new(config),

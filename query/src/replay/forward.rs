@@ -12,10 +12,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::{Bus, Capture, PathId};
+use common::{Bus, Capture, PathId, Store};
 use serde::Serialize;
 use tokio::sync::{broadcast, Semaphore};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -67,41 +68,94 @@ impl Forwards {
     }
 }
 
-pub async fn run(bus: Bus, allow: Allowlist, forwards: Arc<Forwards>, shutdown: CancellationToken) {
+/// A capture waiting for a delivery slot.
+enum Pending {
+    Whole(Arc<Capture>, String),
+    /// Past [`KEEP_WHOLE`] waiting: only the id, read back from the store
+    /// when its turn comes, so a slow target costs memory per id, not per body.
+    Stored(PathId, Uuid, String),
+}
+
+/// Waiting captures kept whole; beyond this only their ids are kept.
+const KEEP_WHOLE: usize = 1024;
+
+/// Takes every capture this process commits and delivers those of paths
+/// with a `forward_url`, [`IN_FLIGHT`] at a time. Taking never waits for a
+/// delivery (a slow target only lengthens the queue), so the intake keeps
+/// up with the writer and the `committed_here` channel does not overflow.
+pub async fn run(
+    bus: Bus,
+    store: Store,
+    allow: Allowlist,
+    forwards: Arc<Forwards>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+) {
     let mut committed = bus.committed_here();
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    let mut queue: VecDeque<Pending> = VecDeque::new();
     loop {
-        let capture = tokio::select! {
-            c = committed.recv() => c,
+        let slot = tokio::select! {
+            biased;
             () = shutdown.cancelled() => return,
-        };
-        let capture = match capture {
-            Ok(c) => c,
-            Err(broadcast::error::RecvError::Lagged(n)) => {
-                tracing::warn!(
-                    skipped = n,
-                    "forwarding fell behind; some captures were not forwarded"
-                );
+            c = committed.recv() => {
+                match c {
+                    Ok(capture) => {
+                        if let Some(url) = forward_url(&bus, &capture.path_id) {
+                            queue.push_back(if queue.len() < KEEP_WHOLE {
+                                Pending::Whole(capture, url)
+                            } else {
+                                Pending::Stored(capture.path_id.clone(), capture.id, url)
+                            });
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        // Only if this loop, which does no I/O, was starved
+                        // for COMMITTED_CAPACITY commits.
+                        metrics::counter!("cl_forwards_skipped_total").increment(n);
+                        tracing::error!(skipped = n, "forwarding fell behind the writer; captures skipped");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
                 continue;
             }
-            Err(broadcast::error::RecvError::Closed) => return,
+            slot = slots.clone().acquire_owned(), if !queue.is_empty() => match slot {
+                Ok(slot) => slot,
+                Err(_) => return,
+            },
         };
-        let Some(url) = bus
-            .paths()
-            .get(&capture.path_id)
-            .and_then(|p| p.settings.forward_url.clone())
-        else {
-            continue;
-        };
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let (allow, forwards, shutdown) = (allow.clone(), forwards.clone(), shutdown.clone());
-        tokio::spawn(async move {
+        let next = queue
+            .pop_front()
+            .expect("only waited for a slot with work queued");
+        let (store, allow, forwards, shutdown) = (
+            store.clone(),
+            allow.clone(),
+            forwards.clone(),
+            shutdown.clone(),
+        );
+        tasks.spawn(async move {
+            let (capture, url) = match next {
+                Pending::Whole(capture, url) => (capture, url),
+                Pending::Stored(path, id, url) => match store.get_capture(&path, id).await {
+                    Ok(Some(capture)) => (Arc::new(capture), url),
+                    // Deleted meanwhile (retention, the user): nothing to send.
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, capture_id = %id, "could not read a capture to forward");
+                        return;
+                    }
+                },
+            };
             deliver(&capture, &url, &allow, &forwards, &shutdown).await;
             drop(slot);
         });
     }
+}
+
+fn forward_url(bus: &Bus, path: &PathId) -> Option<String> {
+    bus.paths()
+        .get(path)
+        .and_then(|p| p.settings.forward_url.clone())
 }
 
 async fn deliver(

@@ -19,6 +19,7 @@ use common::{Capture, PathId, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -139,13 +140,17 @@ struct Running {
 pub struct Replays {
     pub allow: Allowlist,
     running: Mutex<HashMap<Uuid, Running>>,
+    /// The process's tasks: a job's runner is one, so its final save
+    /// ("interrupted" at shutdown) is awaited before the process exits.
+    tasks: TaskTracker,
 }
 
 impl Replays {
-    pub fn new(allow: Allowlist) -> Self {
+    pub fn new(allow: Allowlist, tasks: TaskTracker) -> Self {
         Self {
             allow,
             running: Mutex::new(HashMap::new()),
+            tasks,
         }
     }
 
@@ -218,7 +223,8 @@ pub async fn start(
         );
     let shutdown = shutdown.clone();
     let started = job.clone();
-    tokio::spawn(async move {
+    let tasks = replays.tasks.clone();
+    tasks.spawn(async move {
         let id = job.job_id;
         let ending = execute(&store, job, work, cancel, &by_user, &shutdown).await;
         replays.forget(id);
