@@ -3,15 +3,14 @@
 
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::pull;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::{object_store, AckKind, Message};
 use bytes::Bytes;
-use futures::StreamExt as _;
 use tokio::io::AsyncReadExt as _;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
+use super::pull::{Next, Puller};
 use super::{unavailable, JetStreamBus, HEADROOM};
 use crate::bus::{Announced, BusError};
 use crate::capture::Capture;
@@ -26,13 +25,6 @@ const BATCH: usize = 500;
 const BATCH_BYTES: usize = 32 << 20;
 /// How long a batch waits for more messages once it has one.
 const GATHER: Duration = Duration::from_millis(2);
-/// Lifetime of each pull request. Short, because a pull request is always
-/// read to its end (see `consume_into`), which bounds how long a shutdown or
-/// an idle writer waits.
-const PULL_EXPIRES: Duration = Duration::from_secs(1);
-/// Silence past the request's expiry after which its server is taken for
-/// lost (frozen, or the consumer leader moved and forgot the request).
-const EXPIRY_MARGIN: Duration = Duration::from_secs(1);
 /// Pause before trying again after NATS trouble (a reconnect, a broken pull).
 const TRY_AGAIN: Duration = Duration::from_millis(200);
 /// How long the store may be down before JetStream redelivers a batch that
@@ -59,91 +51,97 @@ enum BodyError {
 }
 
 impl JetStreamBus {
-    /// One pull request at a time, each read to its end (the server's expiry
-    /// notice, its last message, or silence past `EXPIRY_MARGIN`), even when
-    /// shutdown comes meanwhile: nothing the server hands this process is
-    /// left to wait out `ack_wait` at a dead inbox. (A long-lived
-    /// `pull::Stream` cannot promise that: every poll may issue a new pull
-    /// request, so the one open when it is dropped is served to no one.)
+    /// Pulls on one inbox (see `pull.rs`), one request at a time; each batch
+    /// is what arrived within GATHER of its first message. On shutdown it
+    /// stops asking and handles what the open request still brings, so
+    /// nothing the server sent this process waits out `ack_wait`.
     pub(super) async fn consume_into(
         &self,
         store: Store,
         shutdown: CancellationToken,
     ) -> Result<(), BusError> {
-        while !shutdown.is_cancelled() {
+        let budget = self.batch_bytes();
+        let mut puller: Option<Puller> = None;
+        loop {
+            let stopping = shutdown.is_cancelled();
+            if stopping && !puller.as_ref().is_some_and(Puller::is_open) {
+                return Ok(());
+            }
             if self.connected().is_err() {
+                if stopping {
+                    return Ok(());
+                }
                 // The client reconnects on its own; wait for it here rather
                 // than in the caller's (longer) backoff.
                 pause(&shutdown).await;
                 continue;
             }
-            match self.pull_request().await {
-                Ok(request) => self.drain(&store, request).await?,
-                Err(e) => {
+            let p = match &mut puller {
+                Some(p) => p,
+                None => match Puller::open(self.js.clone(), &self.client, BATCH, budget).await {
+                    Ok(p) => puller.insert(p),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot subscribe to pull yet; trying again");
+                        pause(&shutdown).await;
+                        continue;
+                    }
+                },
+            };
+            if !p.is_open() {
+                if let Err(e) = p.request(&self.guard.consumer()).await {
                     // Just reconnected, JetStream not answering yet: soon.
                     tracing::warn!(error = %e, "cannot pull yet; trying again");
+                    self.guard.suspect();
                     pause(&shutdown).await;
+                    continue;
                 }
             }
-        }
-        Ok(())
-    }
-
-    /// Handles what one pull request brings, batch by batch, until it ends.
-    async fn drain(&self, store: &Store, mut request: pull::Batch) -> Result<(), BusError> {
-        let budget = self.batch_bytes();
-        let mut delivered = 0;
-        loop {
             let mut batch = Vec::new();
             let mut bytes = 0;
-            let mut ended = false;
-            // The first message may take up to the request's lifetime; the
-            // rest of a batch is whatever follows within GATHER.
-            let mut wait = PULL_EXPIRES + EXPIRY_MARGIN;
             while batch.len() < BATCH && bytes < budget {
-                match tokio::time::timeout(wait, request.next()).await {
-                    Ok(Some(Ok(m))) => {
+                // The first message may take the request's whole lifetime.
+                let wait = if batch.is_empty() {
+                    p.time_left()
+                } else {
+                    GATHER
+                };
+                match p.next(wait).await {
+                    Next::Message(m) => {
                         bytes += m.payload.len();
                         batch.push(m);
-                        wait = GATHER;
                     }
-                    Ok(None) => {
-                        ended = true;
+                    Next::Idle if batch.is_empty() && p.is_open() => continue,
+                    Next::Idle => break,
+                    Next::Ended(status) => {
+                        if batch.is_empty() && status == async_nats::StatusCode::TIMEOUT {
+                            metrics::gauge!("cl_consumer_pending").set(0.0);
+                        } else if status != async_nats::StatusCode::TIMEOUT {
+                            // A moved leader, a deleted consumer, the byte
+                            // limit: have the assets checked in any case.
+                            self.guard.suspect();
+                        }
                         break;
                     }
-                    Ok(Some(Err(e))) => {
-                        // A moved consumer leader, a deleted consumer, the
-                        // byte limit: this request is over; have the assets
-                        // checked in case something is missing.
-                        tracing::debug!(error = %e, "pull request ended early");
-                        self.guard.suspect();
-                        ended = true;
-                        break;
-                    }
-                    Err(_) if batch.is_empty() => {
+                    Next::Lost => {
                         tracing::warn!("no answer to a pull request; pulling again");
                         self.guard.suspect();
-                        ended = true;
                         break;
                     }
-                    Err(_) => break,
-                }
-            }
-            delivered += batch.len();
-            if delivered == 0 && ended {
-                metrics::gauge!("cl_consumer_pending").set(0.0);
-            }
-            if !batch.is_empty() {
-                record_delivery(&batch);
-                if let Err(e) = self.handle(store, batch).await {
-                    if !ended {
-                        give_back(request).await;
+                    Next::Closed => {
+                        puller = None;
+                        break;
                     }
-                    return Err(e);
                 }
             }
-            if ended {
-                return Ok(());
+            if batch.is_empty() {
+                continue;
+            }
+            record_delivery(&batch);
+            if let Err(e) = self.handle(&store, batch).await {
+                if let Some(p) = &mut puller {
+                    give_back(p).await;
+                }
+                return Err(e);
             }
         }
     }
@@ -151,22 +149,6 @@ impl JetStreamBus {
     /// Most message bytes per batch (and per pull request).
     fn batch_bytes(&self) -> usize {
         BATCH_BYTES.max(2 * self.client.server_info().max_payload)
-    }
-
-    async fn pull_request(&self) -> Result<pull::Batch, BusError> {
-        self.guard
-            .consumer()
-            .batch()
-            .max_messages(BATCH)
-            .max_bytes(self.batch_bytes())
-            .expires(PULL_EXPIRES)
-            .messages()
-            .await
-            .map_err(|e| {
-                // Perhaps the consumer or its stream is gone: have it checked.
-                self.guard.suspect();
-                unavailable("requesting messages", e)
-            })
     }
 
     /// Decodes, commits in one transaction, then acknowledges and announces.
@@ -360,14 +342,17 @@ async fn pause(shutdown: &CancellationToken) {
     }
 }
 
-/// Naks the rest of a pull request this process cannot handle now (the
-/// store is down), so it is redelivered after `RETRY_DELAY` rather than
-/// after `ack_wait`.
-async fn give_back(mut request: pull::Batch) {
-    while let Ok(Some(Ok(m))) =
-        tokio::time::timeout(PULL_EXPIRES + EXPIRY_MARGIN, request.next()).await
-    {
-        let _ = m.ack_with(AckKind::Nak(Some(RETRY_DELAY))).await;
+/// Naks what the open pull request still brings, while the store is down,
+/// so it is redelivered after `RETRY_DELAY` rather than after `ack_wait`.
+async fn give_back(p: &mut Puller) {
+    while p.is_open() {
+        match p.next(p.time_left()).await {
+            Next::Message(m) => {
+                let _ = m.ack_with(AckKind::Nak(Some(RETRY_DELAY))).await;
+            }
+            Next::Idle => {}
+            Next::Ended(_) | Next::Lost | Next::Closed => return,
+        }
     }
 }
 

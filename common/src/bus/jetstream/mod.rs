@@ -19,6 +19,7 @@ mod connect;
 mod consume;
 mod live;
 mod publish;
+mod pull;
 mod registry;
 
 pub use connect::{parse_servers, redact, NatsAuth, NatsConnect, NatsTls};
