@@ -21,6 +21,8 @@ pub struct Env {
     pub bus: Bus,
     pub store: Store,
     pub peer: Bus,
+    /// JetStream only: the configuration, to reach the stream directly.
+    pub jetstream: Option<JetStreamConfig>,
     _guards: Box<dyn Any + Send>,
 }
 
@@ -34,6 +36,7 @@ pub async fn memory_sqlite() -> Env {
         peer: bus.clone(),
         bus,
         store,
+        jetstream: None,
         _guards: Box::new(dir),
     }
 }
@@ -44,11 +47,12 @@ pub async fn jetstream_postgres() -> Env {
     let store = Store::connect(&db.url).await.unwrap();
     let config = JetStreamConfig::new(&testkit::nats_url(), &stream.name);
     let bus = Bus::jetstream(config.clone()).await.unwrap();
-    let peer = Bus::jetstream(config).await.unwrap();
+    let peer = Bus::jetstream(config.clone()).await.unwrap();
     Env {
         bus,
         store,
         peer,
+        jetstream: Some(config),
         // Buses first, so nothing still uses the stream when it is deleted.
         _guards: Box::new((db, stream)),
     }
@@ -235,6 +239,7 @@ async fn ready_is_ok(env: Env) {
     env.peer.ready().await.unwrap();
 }
 
+#[macro_export]
 macro_rules! conformance {
     ($backend:ident: $($check:ident),* $(,)?) => {
         mod $backend {
@@ -248,10 +253,11 @@ macro_rules! conformance {
     };
 }
 
+#[macro_export]
 macro_rules! both {
     ($($check:ident),* $(,)?) => {
-        conformance!(memory_sqlite: $($check),*);
-        conformance!(jetstream_postgres: $($check),*);
+        $crate::conformance!(memory_sqlite: $($check),*);
+        $crate::conformance!(jetstream_postgres: $($check),*);
     };
 }
 

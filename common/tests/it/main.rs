@@ -3,6 +3,7 @@
 //! the backends cannot drift apart.
 
 mod bus;
+mod bus_writer;
 mod cluster;
 mod jetstream;
 mod postgres_tls;
