@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::path_id::PathId;
+use crate::signing::Verdict;
 
 /// One header as received: the name as sent on the wire (lower-cased by
 /// HTTP/1 parsing in hyper) and the raw value bytes, which need not be UTF-8.
@@ -35,6 +36,10 @@ pub struct Capture {
     pub body: Bytes,
     pub ip: String,
     pub received_at: DateTime<Utc>,
+    /// The signature verdict, when the path has a signing profile. Set by
+    /// the writer just before the capture is stored (where the secret is);
+    /// never on the stream.
+    pub signature: Option<Verdict>,
 }
 
 impl Capture {
@@ -66,6 +71,7 @@ impl Capture {
             content_type: self.content_type(),
             body_size: self.body.len() as u64,
             received_at: self.received_at,
+            signature: self.signature,
         }
     }
 
@@ -119,6 +125,10 @@ pub struct CaptureSummary {
     pub content_type: Option<String>,
     pub body_size: u64,
     pub received_at: DateTime<Utc>,
+    /// `valid`, `invalid`, `stale` or `missing` when the path had a signing
+    /// profile as the capture arrived; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Verdict>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -247,6 +247,7 @@ fn capture_of(d: CaptureDetail) -> anyhow::Result<Capture> {
         body,
         ip: s.ip,
         received_at: s.received_at,
+        signature: s.signature,
     })
 }
 

@@ -17,5 +17,6 @@ mod operate;
 mod replay;
 mod replay_cli;
 mod shaping;
+mod signatures;
 pub mod support;
 mod topology;

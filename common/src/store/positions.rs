@@ -15,7 +15,7 @@ use crate::capture::Capture;
 /// constant; advisory locks are per database).
 const COMMIT_LOCK: i64 = 0x434c_5f50_4f53; // "CL_POS"
 
-/// Rows per INSERT statement: 12 parameters each, well under SQLite's
+/// Rows per INSERT statement: 13 parameters each, well under SQLite's
 /// limit of 32,766 bound parameters per statement.
 const INSERT_CHUNK: usize = 2048;
 
@@ -42,6 +42,7 @@ pub(super) async fn pg_insert_batch(
     let mut types = Vec::with_capacity(n);
     let mut sizes = Vec::with_capacity(n);
     let mut times: Vec<DateTime<Utc>> = Vec::with_capacity(n);
+    let mut verdicts = Vec::with_capacity(n);
     for c in rows {
         ids.push(c.id);
         paths.push(c.path_id.as_str());
@@ -55,6 +56,7 @@ pub(super) async fn pg_insert_batch(
         types.push(c.content_type());
         sizes.push(c.body.len() as i64);
         times.push(c.received_at);
+        verdicts.push(c.signature.map(|v| v.as_str()));
     }
     let mut tx = pool.begin().await?;
     // Serialises batch commits until this transaction ends, so positions
@@ -73,15 +75,15 @@ pub(super) async fn pg_insert_batch(
          fresh AS ( \
            SELECT t.* FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], \
                $5::text[], $6::text[], $7::bytea[], $8::text[], $9::text[], $10::text[], \
-               $11::int8[], $12::timestamptz[]) \
+               $11::int8[], $12::timestamptz[], $13::text[]) \
              AS t(id, path_id, method, subpath, query_string, headers, body, ip, \
-               user_agent, content_type, body_size, received_at) \
+               user_agent, content_type, body_size, received_at, signature) \
            WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = t.id)), \
          ins AS ( \
            INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
-               ip, user_agent, content_type, body_size, received_at, position) \
+               ip, user_agent, content_type, body_size, received_at, signature, position) \
            SELECT id, path_id, method, subpath, query_string, headers::jsonb, body, ip, \
-               user_agent, content_type, body_size, received_at, \
+               user_agent, content_type, body_size, received_at, signature, \
                (SELECT last FROM head) + row_number() OVER (ORDER BY id) \
            FROM fresh \
            RETURNING id, position), \
@@ -101,6 +103,7 @@ pub(super) async fn pg_insert_batch(
     .bind(types)
     .bind(sizes)
     .bind(times)
+    .bind(verdicts)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -124,9 +127,9 @@ pub(super) async fn pg_insert_batch(
 fn insert_rows(rows: &[&Capture]) -> QueryBuilder<Sqlite> {
     let mut sql = QueryBuilder::<Sqlite>::new(
         "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
-         ip, user_agent, content_type, body_size, received_at, position) \
+         ip, user_agent, content_type, body_size, received_at, signature, position) \
          SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
-         v.column8, v.column9, v.column10, v.column11, v.column12, ",
+         v.column8, v.column9, v.column10, v.column11, v.column12, v.column13, ",
     );
     // The head is read inside the statement; the `captures_advance_head`
     // trigger moves it as each row goes in. SQLite materialises the SELECT
@@ -148,7 +151,8 @@ fn insert_rows(rows: &[&Capture]) -> QueryBuilder<Sqlite> {
             .push_bind(c.user_agent())
             .push_bind(c.content_type())
             .push_bind(c.body.len() as i64)
-            .push_bind(c.received_at.timestamp_micros());
+            .push_bind(c.received_at.timestamp_micros())
+            .push_bind(c.signature.map(|v| v.as_str()));
     });
     sql.push(
         ") AS v WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = v.column1) \

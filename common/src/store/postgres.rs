@@ -11,11 +11,12 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::rows::headers_from_json;
+use super::rows::{headers_from_json, profiles, signing_from_json, signing_to_json, verdict_from};
 use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
+use crate::signing::SigningProfile;
 
 /// See `StoreBackend::resume_position`.
 const RESUME_POSITION: &str = "SELECT COALESCE( \
@@ -24,7 +25,7 @@ const RESUME_POSITION: &str = "SELECT COALESCE( \
        (SELECT last FROM capture_head))";
 
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
-                               content_type, body_size, received_at";
+                               content_type, body_size, received_at, signature";
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -61,6 +62,7 @@ fn summary(row: &PgRow) -> Result<CaptureSummary, StoreError> {
         content_type: row.try_get("content_type")?,
         body_size: row.try_get::<i64, _>("body_size")? as u64,
         received_at: row.try_get("received_at")?,
+        signature: verdict_from(row.try_get("signature")?)?,
     })
 }
 
@@ -71,6 +73,7 @@ fn path_info(row: &PgRow) -> Result<PathInfo, StoreError> {
         created_at: row.try_get("created_at")?,
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        signing: signing_from_json(row.try_get("signing")?)?,
     })
 }
 
@@ -89,11 +92,12 @@ fn capture(r: &PgRow) -> Result<Capture, StoreError> {
         body: r.try_get::<Vec<u8>, _>("body")?.into(),
         ip: r.try_get("ip")?,
         received_at: r.try_get("received_at")?,
+        signature: verdict_from(r.try_get("signature")?)?,
     })
 }
 
 const FULL_COLUMNS: &str = "id, path_id, method, subpath, query_string, headers::text AS headers, \
-                            body, ip, received_at";
+                            body, ip, received_at, signature";
 
 /// The indexed expression of migration 0002: the lower-cased first 64 KiB of
 /// the body in `encode(..., 'escape')` form.
@@ -127,6 +131,9 @@ fn push_filters(sql: &mut QueryBuilder<Postgres>, q: &LogQuery) {
     if let Some(until) = q.until {
         sql.push(" AND received_at < ").push_bind(until);
     }
+    if let Some(verdict) = q.signature {
+        sql.push(" AND signature = ").push_bind(verdict.as_str());
+    }
     match &q.header {
         Some((name, Some(value))) => {
             // Containment, served by the jsonb_path_ops index.
@@ -157,10 +164,13 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[async_trait]
 impl StoreBackend for PostgresStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO paths (path_id, created_at, settings) VALUES ($1, $2, $3::jsonb)")
+        sqlx::query(
+            "INSERT INTO paths (path_id, created_at, settings, signing) VALUES ($1, $2, $3::jsonb, $4)",
+        )
             .bind(path.path_id.as_str())
             .bind(path.created_at)
             .bind(settings_json(path))
+            .bind(signing_to_json(path))
             .execute(&self.pool)
             .await
             .map_err(|e| {
@@ -175,7 +185,8 @@ impl StoreBackend for PostgresStore {
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
         sqlx::query(
-            "SELECT path_id, created_at, settings::text AS settings FROM paths WHERE path_id = $1",
+            "SELECT path_id, created_at, settings::text AS settings, signing FROM paths \
+             WHERE path_id = $1",
         )
         .bind(id.as_str())
         .fetch_optional(&self.pool)
@@ -186,21 +197,42 @@ impl StoreBackend for PostgresStore {
     }
 
     async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE paths SET settings = $1::jsonb WHERE path_id = $2")
-            .bind(settings_json(path))
-            .bind(path.path_id.as_str())
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE paths SET settings = $1::jsonb, signing = $3 WHERE path_id = $2")
+                .bind(settings_json(path))
+                .bind(path.path_id.as_str())
+                .bind(signing_to_json(path))
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
-        sqlx::query("SELECT path_id, created_at, settings::text AS settings FROM paths ORDER BY created_at DESC")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(path_info)
-            .collect()
+        sqlx::query(
+            "SELECT path_id, created_at, settings::text AS settings, signing FROM paths \
+             ORDER BY created_at DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(path_info)
+        .collect()
+    }
+
+    async fn signing_profiles(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<(String, SigningProfile)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT path_id, signing FROM paths WHERE signing IS NOT NULL AND path_id = ANY($1)",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?;
+        profiles(
+            rows.iter()
+                .map(|r| Ok((r.try_get("path_id")?, r.try_get("signing")?))),
+        )
     }
 
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError> {

@@ -14,11 +14,12 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::rows::headers_from_json;
+use super::rows::{headers_from_json, profiles, signing_from_json, signing_to_json, verdict_from};
 use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError, BODY_SEARCH_BYTES};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
+use crate::signing::SigningProfile;
 
 /// See `StoreBackend::resume_position`.
 const RESUME_POSITION: &str = "SELECT COALESCE( \
@@ -27,7 +28,7 @@ const RESUME_POSITION: &str = "SELECT COALESCE( \
        (SELECT last FROM capture_head))";
 
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
-                               content_type, body_size, received_at";
+                               content_type, body_size, received_at, signature";
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -76,6 +77,7 @@ fn path_info(r: &SqliteRow) -> Result<PathInfo, StoreError> {
         created_at: from_micros(r.try_get("created_at")?)?,
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        signing: signing_from_json(r.try_get("signing")?)?,
     })
 }
 
@@ -94,6 +96,7 @@ fn capture(r: &SqliteRow) -> Result<Capture, StoreError> {
         body: r.try_get::<Vec<u8>, _>("body")?.into(),
         ip: r.try_get("ip")?,
         received_at: from_micros(r.try_get("received_at")?)?,
+        signature: verdict_from(r.try_get("signature")?)?,
     })
 }
 
@@ -110,6 +113,9 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, q: &LogQuery) {
     }
     if let Some(until) = q.until {
         sql.push(" AND received_at < ").push_bind(micros(until));
+    }
+    if let Some(verdict) = q.signature {
+        sql.push(" AND signature = ").push_bind(verdict.as_str());
     }
     if let Some((name, value)) = &q.header {
         sql.push(" AND EXISTS (SELECT 1 FROM json_each(captures.headers) h WHERE json_extract(h.value, '$[0]') = ")
@@ -131,7 +137,7 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, q: &LogQuery) {
 }
 
 const FULL_COLUMNS: &str =
-    "id, path_id, method, subpath, query_string, headers, body, ip, received_at";
+    "id, path_id, method, subpath, query_string, headers, body, ip, received_at, signature";
 
 fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
     Ok(CaptureSummary {
@@ -145,6 +151,7 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
         content_type: row.try_get("content_type")?,
         body_size: row.try_get::<i64, _>("body_size")? as u64,
         received_at: from_micros(row.try_get("received_at")?)?,
+        signature: verdict_from(row.try_get("signature")?)?,
     })
 }
 
@@ -152,11 +159,13 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
 impl StoreBackend for SqliteStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "INSERT INTO paths (path_id, created_at, settings) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO paths (path_id, created_at, settings, signing) VALUES (?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(path.path_id.as_str())
         .bind(micros(path.created_at))
         .bind(settings_json(path))
+        .bind(signing_to_json(path))
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
@@ -166,7 +175,7 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
-        sqlx::query("SELECT path_id, created_at, settings FROM paths WHERE path_id = ?")
+        sqlx::query("SELECT path_id, created_at, settings, signing FROM paths WHERE path_id = ?")
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?
@@ -176,8 +185,9 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE paths SET settings = ? WHERE path_id = ?")
+        let done = sqlx::query("UPDATE paths SET settings = ?, signing = ? WHERE path_id = ?")
             .bind(settings_json(path))
+            .bind(signing_to_json(path))
             .bind(path.path_id.as_str())
             .execute(&self.pool)
             .await?;
@@ -185,12 +195,36 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
-        sqlx::query("SELECT path_id, created_at, settings FROM paths ORDER BY created_at DESC")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(path_info)
-            .collect()
+        sqlx::query(
+            "SELECT path_id, created_at, settings, signing FROM paths ORDER BY created_at DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(path_info)
+        .collect()
+    }
+
+    async fn signing_profiles(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<(String, SigningProfile)>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = QueryBuilder::<Sqlite>::new(
+            "SELECT path_id, signing FROM paths WHERE signing IS NOT NULL AND path_id IN (",
+        );
+        let mut list = sql.separated(", ");
+        for id in ids {
+            list.push_bind(*id);
+        }
+        sql.push(")");
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        profiles(
+            rows.iter()
+                .map(|r| Ok((r.try_get("path_id")?, r.try_get("signing")?))),
+        )
     }
 
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError> {

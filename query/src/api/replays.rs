@@ -63,6 +63,8 @@ pub struct ReplayFilter {
     pub header: Option<String>,
     /// Body text.
     pub q: Option<String>,
+    /// Signature verdict: `valid`, `invalid`, `stale` or `missing`.
+    pub signature: Option<String>,
 }
 
 fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
@@ -188,6 +190,7 @@ async fn matching(
         until: f.until,
         header: f.header,
         q: f.q,
+        signature: f.signature,
     };
     let mut q = params.to_query()?;
     let mut ids = Vec::new();
