@@ -16,6 +16,7 @@ mod openapi;
 mod operate;
 mod replay;
 mod replay_cli;
+mod resign;
 mod shaping;
 mod signatures;
 pub mod support;

@@ -6,13 +6,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
+use common::signing::{SigningProfile, SigningSpec};
 use common::ApiError;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::logs::{LogParams, MAX_LIMIT};
-use super::paths::existing;
+use super::paths::{existing, signing_profile};
 use crate::access::Access;
 use crate::replay::job::{self, JobOptions, JobState, ReplayJob, Work, STALE_AFTER};
 use crate::replay::run::{Pacing, DEFAULT_CONCURRENCY};
@@ -48,6 +49,10 @@ pub struct StartReplay {
     #[serde(default)]
     #[schema(value_type = Vec<Vec<String>>)]
     pub headers: Vec<(String, String)>,
+    /// Re-sign each request for the target's secret (provider + staging
+    /// secret; `hmac` also takes header, encoding, prefix), with a fresh
+    /// timestamp. Without it, requests are sent byte-exact.
+    pub signing: Option<SigningSpec>,
 }
 
 /// The logs filters (same meaning as on `GET /api/paths/{path_id}/logs`).
@@ -99,12 +104,15 @@ pub async fn start(
         .validate()
         .map_err(|m| bad("invalid_replay_options", m))?;
     let overrides = parse_overrides(&body.headers).map_err(|m| bad("invalid_headers", m))?;
+    let signing = body.signing.as_ref().map(signing_profile).transpose()?;
     let url = parse_target(&body.target).map_err(|e| bad("invalid_target", e.to_string()))?;
     let pinned =
         state.replays.allow.check(&url).await.map_err(|e| {
             ApiError::new(StatusCode::FORBIDDEN, "target_not_allowed", e.to_string())
         })?;
-    let target = Target::new(url.clone(), Some(pinned), overrides).map_err(ApiError::internal)?;
+    let target = Target::new(url.clone(), Some(pinned), overrides)
+        .map_err(ApiError::internal)?
+        .with_signing(signing.clone());
 
     let (ids, not_found) = match (body.ids, body.filter) {
         (Some(_), Some(_)) => {
@@ -147,6 +155,7 @@ pub async fn start(
         options: JobOptions {
             pacing: pacing.clone(),
             headers: body.headers,
+            signing: signing.as_ref().map(SigningProfile::view),
         },
         created_at: now,
         updated_at: now,

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use common::signing::SigningView;
 use common::store::ReplayJobRecord;
 use common::{Capture, PathId, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,10 @@ pub struct JobOptions {
     /// Extra or overriding headers, `[name, value]` pairs.
     #[schema(value_type = Vec<Vec<String>>)]
     pub headers: Vec<(String, String)>,
+    /// The profile requests are re-signed with: provider and fingerprint
+    /// only (the secret stays in memory, with the running job).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<SigningView>,
 }
 
 /// A replay job and its progress.

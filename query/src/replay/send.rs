@@ -11,6 +11,10 @@
 //! that name); then `X-CallbackListener-Replay-Of: <capture id>`. The body is
 //! the exact captured bytes.
 //!
+//! With a signing profile ([`Target::with_signing`]), the capture's signature
+//! headers are recomputed for the profile's secret, timestamped at sending
+//! (see `common::signing`); nothing else changes, the body least of all.
+//!
 //! Documented rewrites beyond those: headers of the same name are sent
 //! together (at the position of the first one), and the HTTP client adds
 //! `accept: */*` when the original had no `accept` header.
@@ -18,6 +22,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use common::signing::SigningProfile;
 use common::Capture;
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, Url};
@@ -100,6 +105,7 @@ pub struct Target {
     base: Url,
     client: reqwest::Client,
     overrides: Vec<(HeaderName, HeaderValue)>,
+    signing: Option<SigningProfile>,
 }
 
 /// What happened to one replayed capture.
@@ -142,7 +148,14 @@ impl Target {
             base,
             client: builder.build()?,
             overrides,
+            signing: None,
         })
+    }
+
+    /// Re-sign every request for this profile (a staging secret).
+    pub fn with_signing(mut self, signing: Option<SigningProfile>) -> Self {
+        self.signing = signing;
+        self
     }
 
     pub fn base(&self) -> &Url {
@@ -166,7 +179,19 @@ impl Target {
         let method = Method::from_bytes(capture.method.as_bytes())
             .map_err(|_| format!("method {:?} cannot be sent", capture.method))?;
         let mut builder = self.client.request(method, self.url_for(capture));
-        for h in &capture.headers {
+        let resigned;
+        let headers = match &self.signing {
+            Some(profile) => {
+                let mut headers = capture.headers.clone();
+                profile
+                    .resign(&mut headers, &capture.body, chrono::Utc::now())
+                    .map_err(|e| e.to_string())?;
+                resigned = headers;
+                &resigned
+            }
+            None => &capture.headers,
+        };
+        for h in headers {
             let name = h.name.to_ascii_lowercase();
             if hop_by_hop(&name) || self.overrides.iter().any(|(n, _)| n.as_str() == name) {
                 continue;
