@@ -17,6 +17,7 @@ mod operate;
 mod replay;
 mod replay_cli;
 mod resign;
+mod resign_cli;
 mod shaping;
 mod signatures;
 pub mod support;
