@@ -22,6 +22,10 @@ pub struct PathInfo {
     /// carries it; the store keeps it in a column of its own.
     #[serde(skip)]
     pub signing: Option<SigningProfile>,
+    /// Re-signs what is sent to `settings.forward_url` for the target's
+    /// secret; kept like `signing`.
+    #[serde(skip)]
+    pub forward_signing: Option<SigningProfile>,
 }
 
 /// What a user can shape per path. Everything is optional; the defaults are
@@ -126,6 +130,7 @@ impl PathInfo {
             created_at,
             settings: PathSettings::default(),
             signing: None,
+            forward_signing: None,
         }
     }
 }

@@ -55,6 +55,7 @@ pub fn router(store: Store, bus: Bus, config: QueryConfig, shutdown: Cancellatio
     let forwards = Arc::new(replay::forward::Forwards::default());
     tokio::spawn(replay::forward::run(
         bus.clone(),
+        store.clone(),
         config.replay_allow.clone(),
         forwards.clone(),
         shutdown.clone(),

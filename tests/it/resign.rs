@@ -178,7 +178,40 @@ async fn re_signing_needs_a_secret_and_a_capture_it_cannot_sign_fails_alone(shap
     app.stop().await;
 }
 
+async fn forward_url_re_signs_with_the_paths_forward_profile(shape: Shape) {
+    let app = spawn_app(shape).await;
+    path_with(&app, "fwd_to", "stripe", STAGING_STRIPE).await;
+    let r = app
+        .create_path(json!({
+            "path_id": "fwd_from",
+            "signing": {"provider": "stripe", "secret": PROD_STRIPE},
+            "forward_url": format!("{}/webhook/fwd_to", app.ingest),
+            "forward_signing": {"provider": "stripe", "secret": STAGING_STRIPE},
+        }))
+        .await;
+    assert_eq!(r.status(), 201);
+    let text = r.text().await.unwrap();
+    assert!(
+        !text.contains(STAGING_STRIPE) && !text.contains(PROD_STRIPE),
+        "{text}"
+    );
+    let view: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(view["forward_signing"]["provider"], "stripe");
+    app.wait_accepts("fwd_from").await;
+    let old = Utc::now() - chrono::Duration::minutes(10);
+    let body = r#"{"id":"evt_fwd"}"#;
+    let headers = signed("stripe", PROD_STRIPE, &[], body.as_bytes(), old);
+    let id = post_signed(&app, "fwd_from", &headers, body).await;
+    assert_eq!(app.detail("fwd_from", &id).await["signature"], "stale");
+    let copy = app.wait_count("fwd_to", 1).await;
+    let d = app.detail("fwd_to", &copy[0]).await;
+    assert_eq!(d["signature"], "valid", "{d}");
+    assert_eq!(d["body"], body);
+    app.stop().await;
+}
+
 both_shapes!(
+    forward_url_re_signs_with_the_paths_forward_profile,
     captures_replayed_into_staging_verify_under_the_staging_secret,
     re_signing_needs_a_secret_and_a_capture_it_cannot_sign_fails_alone,
 );

@@ -74,6 +74,7 @@ fn path_info(row: &PgRow) -> Result<PathInfo, StoreError> {
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         signing: signing_from_json(row.try_get("signing")?)?,
+        forward_signing: signing_from_json(row.try_get("forward_signing")?)?,
     })
 }
 
@@ -165,28 +166,30 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 impl StoreBackend for PostgresStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO paths (path_id, created_at, settings, signing) VALUES ($1, $2, $3::jsonb, $4)",
+            "INSERT INTO paths (path_id, created_at, settings, signing, forward_signing) \
+             VALUES ($1, $2, $3::jsonb, $4, $5)",
         )
-            .bind(path.path_id.as_str())
-            .bind(path.created_at)
-            .bind(settings_json(path))
-            .bind(signing_to_json(path))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict
-                } else {
-                    e.into()
-                }
-            })?;
+        .bind(path.path_id.as_str())
+        .bind(path.created_at)
+        .bind(settings_json(path))
+        .bind(signing_to_json(path.signing.as_ref()))
+        .bind(signing_to_json(path.forward_signing.as_ref()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict
+            } else {
+                e.into()
+            }
+        })?;
         Ok(())
     }
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
         sqlx::query(
-            "SELECT path_id, created_at, settings::text AS settings, signing FROM paths \
-             WHERE path_id = $1",
+            "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing \
+             FROM paths WHERE path_id = $1",
         )
         .bind(id.as_str())
         .fetch_optional(&self.pool)
@@ -197,20 +200,23 @@ impl StoreBackend for PostgresStore {
     }
 
     async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError> {
-        let done =
-            sqlx::query("UPDATE paths SET settings = $1::jsonb, signing = $3 WHERE path_id = $2")
-                .bind(settings_json(path))
-                .bind(path.path_id.as_str())
-                .bind(signing_to_json(path))
-                .execute(&self.pool)
-                .await?;
+        let done = sqlx::query(
+            "UPDATE paths SET settings = $1::jsonb, signing = $3, forward_signing = $4 \
+             WHERE path_id = $2",
+        )
+        .bind(settings_json(path))
+        .bind(path.path_id.as_str())
+        .bind(signing_to_json(path.signing.as_ref()))
+        .bind(signing_to_json(path.forward_signing.as_ref()))
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
         sqlx::query(
-            "SELECT path_id, created_at, settings::text AS settings, signing FROM paths \
-             ORDER BY created_at DESC",
+            "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing \
+             FROM paths ORDER BY created_at DESC",
         )
         .fetch_all(&self.pool)
         .await?

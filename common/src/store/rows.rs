@@ -5,7 +5,6 @@
 use bytes::Bytes;
 
 use crate::capture::{Header, HeaderValueJson};
-use crate::paths::PathInfo;
 use crate::signing::{SigningProfile, Verdict};
 use crate::store::StoreError;
 
@@ -34,11 +33,10 @@ pub fn headers_from_json(raw: &str) -> Result<Vec<Header>, StoreError> {
         .collect()
 }
 
-/// The `paths.signing` column: the profile (secret included) as JSON.
-pub fn signing_to_json(path: &PathInfo) -> Option<String> {
-    path.signing
-        .as_ref()
-        .map(|p| serde_json::to_string(p).expect("profile serializes"))
+/// The `paths.signing` and `forward_signing` columns: a profile (secret
+/// included) as JSON.
+pub fn signing_to_json(profile: Option<&SigningProfile>) -> Option<String> {
+    profile.map(|p| serde_json::to_string(p).expect("profile serializes"))
 }
 
 pub fn signing_from_json(raw: Option<String>) -> Result<Option<SigningProfile>, StoreError> {

@@ -78,6 +78,7 @@ fn path_info(r: &SqliteRow) -> Result<PathInfo, StoreError> {
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         signing: signing_from_json(r.try_get("signing")?)?,
+        forward_signing: signing_from_json(r.try_get("forward_signing")?)?,
     })
 }
 
@@ -159,13 +160,14 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
 impl StoreBackend for SqliteStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "INSERT INTO paths (path_id, created_at, settings, signing) VALUES (?, ?, ?, ?) \
-             ON CONFLICT DO NOTHING",
+            "INSERT INTO paths (path_id, created_at, settings, signing, forward_signing) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(path.path_id.as_str())
         .bind(micros(path.created_at))
         .bind(settings_json(path))
-        .bind(signing_to_json(path))
+        .bind(signing_to_json(path.signing.as_ref()))
+        .bind(signing_to_json(path.forward_signing.as_ref()))
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
@@ -175,7 +177,7 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
-        sqlx::query("SELECT path_id, created_at, settings, signing FROM paths WHERE path_id = ?")
+        sqlx::query("SELECT path_id, created_at, settings, signing, forward_signing FROM paths WHERE path_id = ?")
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?
@@ -185,18 +187,22 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE paths SET settings = ?, signing = ? WHERE path_id = ?")
-            .bind(settings_json(path))
-            .bind(signing_to_json(path))
-            .bind(path.path_id.as_str())
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE paths SET settings = ?, signing = ?, forward_signing = ? WHERE path_id = ?",
+        )
+        .bind(settings_json(path))
+        .bind(signing_to_json(path.signing.as_ref()))
+        .bind(signing_to_json(path.forward_signing.as_ref()))
+        .bind(path.path_id.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
         sqlx::query(
-            "SELECT path_id, created_at, settings, signing FROM paths ORDER BY created_at DESC",
+            "SELECT path_id, created_at, settings, signing, forward_signing FROM paths \
+             ORDER BY created_at DESC",
         )
         .fetch_all(&self.pool)
         .await?

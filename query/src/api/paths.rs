@@ -40,6 +40,8 @@ pub struct CreatePath {
     /// Verify every capture's provider signature with this profile; the
     /// secret is write-only (answers show a fingerprint).
     pub signing: Option<SigningSpec>,
+    /// Re-sign what is forwarded to `forward_url` for the target's secret.
+    pub forward_signing: Option<SigningSpec>,
 }
 
 /// Body of `PATCH /api/paths/{path_id}`: a field that is absent is left as
@@ -63,6 +65,10 @@ pub struct UpdatePath {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<SigningSpec>)]
     pub signing: Option<Option<SigningSpec>>,
+    /// A new profile for forwards; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<SigningSpec>)]
+    pub forward_signing: Option<Option<SigningSpec>>,
 }
 
 /// Tells "absent" (outer `None`, via `default`) from `null` (`Some(None)`).
@@ -91,6 +97,9 @@ pub struct PathView {
     /// the secret itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signing: Option<SigningView>,
+    /// The profile forwards are re-signed with (fingerprint only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forward_signing: Option<SigningView>,
     /// Only in the answer that created a private path; it is not stored and
     /// cannot be shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,6 +127,7 @@ impl PathView {
             private: path.settings.read_token_sha256.is_some(),
             forward_url: path.settings.forward_url.clone(),
             signing: path.signing.as_ref().map(SigningProfile::view),
+            forward_signing: path.forward_signing.as_ref().map(SigningProfile::view),
             read_token: None,
         }
     }
@@ -212,9 +222,15 @@ pub async fn create(
         check_forward(&state, url).await?;
     }
     let signing = body.signing.as_ref().map(signing_profile).transpose()?;
+    let forward_signing = body
+        .forward_signing
+        .as_ref()
+        .map(signing_profile)
+        .transpose()?;
     let read_token = body.private.then(new_read_token);
     let mut path = PathInfo::new(path_id);
     path.signing = signing;
+    path.forward_signing = forward_signing;
     path.settings = PathSettings {
         response: body.response,
         max_requests: body.max_requests,
@@ -309,6 +325,9 @@ pub async fn update(
     }
     if let Some(signing) = body.signing {
         path.signing = signing.as_ref().map(signing_profile).transpose()?;
+    }
+    if let Some(signing) = body.forward_signing {
+        path.forward_signing = signing.as_ref().map(signing_profile).transpose()?;
     }
     if !state.store.update_path(&path).await? {
         return Err(not_found(&path.path_id));
