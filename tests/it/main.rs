@@ -18,6 +18,7 @@ mod replay;
 mod replay_cli;
 mod resign;
 mod resign_cli;
+mod secrets;
 mod shaping;
 mod signatures;
 pub mod support;
