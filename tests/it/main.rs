@@ -16,6 +16,7 @@ mod openapi;
 mod operate;
 mod replay;
 mod replay_cli;
+mod replay_summary;
 mod resign;
 mod resign_cli;
 mod secrets;

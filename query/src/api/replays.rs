@@ -4,11 +4,12 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use common::signing::{SigningProfile, SigningSpec};
 use common::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -53,7 +54,25 @@ pub struct StartReplay {
     /// secret; `hmac` also takes header, encoding, prefix), with a fresh
     /// timestamp. Without it, requests are sent byte-exact.
     pub signing: Option<SigningSpec>,
+    /// Check everything and say what would be sent, without sending.
+    #[serde(default)]
+    pub dry_run: bool,
 }
+
+/// The answer to a dry run: nothing was sent and no job was made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DryRun {
+    pub dry_run: bool,
+    /// How many captures the job would send.
+    pub total: u64,
+    /// The first 20 of them, in sending order.
+    pub ids: Vec<Uuid>,
+    /// Requested ids that are not capture ids.
+    pub not_found: Vec<String>,
+}
+
+/// How many ids a dry run lists.
+const DRY_RUN_IDS: usize = 20;
 
 /// The logs filters (same meaning as on `GET /api/paths/{path_id}/logs`).
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -82,6 +101,7 @@ fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
     request_body = StartReplay,
     responses(
         (status = 202, description = "the job, started", body = ReplayJob),
+        (status = 200, description = "`dry_run`: what would be sent; nothing was", body = DryRun),
         (status = 400, description = "malformed target or options out of range", body = common::http_error::ErrorBody),
         (status = 403, description = "target not allowed (the message says why)", body = common::http_error::ErrorBody),
         (status = 404, body = common::http_error::ErrorBody),
@@ -91,7 +111,7 @@ pub async fn start(
     Path(path_id): Path<String>,
     access: Access,
     super::json::OptionalJson(body): super::json::OptionalJson<StartReplay>,
-) -> Result<(StatusCode, Json<ReplayJob>), ApiError> {
+) -> Result<Response, ApiError> {
     let body = body.ok_or_else(|| bad("invalid_json", "a JSON body with `target` is required"))?;
     let path = existing(&state, &path_id, &access).await?;
     let pacing = Pacing {
@@ -114,6 +134,7 @@ pub async fn start(
         .map_err(ApiError::internal)?
         .with_signing(signing.clone());
 
+    let explicit = body.ids.is_some();
     let (ids, not_found) = match (body.ids, body.filter) {
         (Some(_), Some(_)) => {
             return Err(bad(
@@ -146,6 +167,27 @@ pub async fn start(
         ),
     };
 
+    if body.dry_run {
+        let (mut ids, mut not_found) = (ids, not_found);
+        if explicit {
+            // Listed ids are only looked up when sent; a dry run checks them.
+            let mut found = Vec::with_capacity(ids.len());
+            for id in ids {
+                match state.store.get_capture(&path.path_id, id).await? {
+                    Some(_) => found.push(id),
+                    None => not_found.push(id.to_string()),
+                }
+            }
+            ids = found;
+        }
+        let dry = DryRun {
+            dry_run: true,
+            total: ids.len() as u64,
+            ids: ids.iter().take(DRY_RUN_IDS).copied().collect(),
+            not_found,
+        };
+        return Ok((StatusCode::OK, Json(dry)).into_response());
+    }
     let now = Utc::now();
     let job = ReplayJob {
         job_id: Uuid::now_v7(),
@@ -166,6 +208,7 @@ pub async fn start(
         failed: 0,
         errors: 0,
         not_found,
+        summary: Default::default(),
         results: Vec::new(),
     };
     let work = Work {
@@ -182,7 +225,7 @@ pub async fn start(
         &state.shutdown,
     )
     .await?;
-    Ok((StatusCode::ACCEPTED, Json(job)))
+    Ok((StatusCode::ACCEPTED, Json(job)).into_response())
 }
 
 /// Ids of the captures a filter selects, oldest first.

@@ -26,6 +26,7 @@ use uuid::Uuid;
 use super::allow::Allowlist;
 use super::run::{self, Pacing, Tally};
 use super::send::{Outcome, Target};
+use super::summary::JobSummary;
 
 /// How often a running job is saved.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
@@ -98,6 +99,10 @@ pub struct ReplayJob {
     pub errors: u64,
     /// Requested ids that are not captures of this path; not sent.
     pub not_found: Vec<String>,
+    /// Counts per status class and p50/p99 time to answer, as of the
+    /// last save.
+    #[serde(default)]
+    pub summary: JobSummary,
     /// One entry per capture sent, in the order they completed.
     pub results: Vec<Outcome>,
 }
@@ -113,7 +118,9 @@ impl ReplayJob {
         self.results.push(outcome);
     }
 
-    pub fn record(&self) -> ReplayJobRecord {
+    /// The job to store, its summary brought up to date.
+    pub fn record(&mut self) -> ReplayJobRecord {
+        self.summary = JobSummary::of(&self.results);
         ReplayJobRecord {
             id: self.job_id,
             path_id: self.path_id.clone(),

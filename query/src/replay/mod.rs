@@ -5,7 +5,8 @@
 //! - [`run`]: pacing (rate, original timing), concurrency, order;
 //! - [`allow`]: which targets server-side replay may reach (SSRF guard);
 //! - [`job`]: server-side replay jobs, persisted in the store;
-//! - [`forward`]: per-path `forward_url`, re-sending each new capture.
+//! - [`forward`]: per-path `forward_url`, re-sending each new capture;
+//! - [`summary`]: a job's counts per status class and latency percentiles.
 //!
 //! The `replay` and `forward` subcommands of the binary use `send` and `run`
 //! too, without the allowlist (they run with the user's own rights).
@@ -15,6 +16,7 @@ pub mod forward;
 pub mod job;
 pub mod run;
 pub mod send;
+pub mod summary;
 
 pub use allow::Allowlist;
 pub use run::{Pacing, Tally};

@@ -1,0 +1,145 @@
+//! What a replay job adds up to (counts per status class, p50/p99), and
+//! dry runs that send nothing.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::both_shapes;
+use crate::support::{spawn_app, App, Shape};
+
+async fn replay(app: &App, from: &str, body: Value) -> reqwest::Response {
+    app.client
+        .post(format!("{}/api/paths/{from}/replay", app.api))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn finished(app: &App, r: reqwest::Response) -> Value {
+    assert_eq!(r.status(), 202);
+    let job: Value = r.json().await.unwrap();
+    let id = job["job_id"].as_str().unwrap();
+    for _ in 0..800 {
+        let job = app.get_json(&format!("/api/replays/{id}")).await;
+        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
+            return job;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("replay job {id} never finished");
+}
+
+async fn a_job_sums_up_its_answers_by_status_class_with_p50_and_p99(shape: Shape) {
+    let app = spawn_app(shape).await;
+    let from = app.new_path().await;
+    let r = app
+        .create_path(json!({"path_id": "busy", "response": {"status": 503}}))
+        .await;
+    assert_eq!(r.status(), 201);
+    app.wait_accepts("busy").await;
+    let ok = app.new_path().await;
+    for i in 0..4 {
+        app.send(app.webhook("POST", &from, "").body(format!("{i}")))
+            .await;
+    }
+    app.wait_count(&from, 4).await;
+    let job = finished(
+        &app,
+        replay(
+            &app,
+            &from,
+            json!({"target": format!("{}/webhook/busy", app.ingest)}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(job["summary"]["by_class"], json!({"5xx": 4}), "{job}");
+    assert!(job["summary"]["p50_ms"].as_f64().unwrap() > 0.0);
+    assert!(
+        job["summary"]["p99_ms"].as_f64().unwrap() >= job["summary"]["p50_ms"].as_f64().unwrap()
+    );
+    let job = finished(
+        &app,
+        replay(
+            &app,
+            &from,
+            json!({"target": format!("{}/webhook/{ok}", app.ingest)}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(job["summary"]["by_class"], json!({"2xx": 4}), "{job}");
+    let job = finished(
+        &app,
+        replay(&app, &from, json!({"target": "http://127.0.0.1:9/"})).await,
+    )
+    .await;
+    assert_eq!(job["summary"]["by_class"], json!({"error": 4}), "{job}");
+    assert!(job["summary"]["p50_ms"].is_null());
+    app.stop().await;
+}
+
+async fn a_dry_run_counts_and_lists_what_would_be_sent_and_sends_nothing(shape: Shape) {
+    let app = spawn_app(shape).await;
+    let (from, to) = (app.new_path().await, app.new_path().await);
+    for i in 0..25 {
+        app.send(app.webhook("POST", &from, "").body(format!("{i}")))
+            .await;
+    }
+    let mut oldest_first = app.wait_count(&from, 25).await;
+    oldest_first.reverse();
+    let target = format!("{}/webhook/{to}", app.ingest);
+    let r = replay(&app, &from, json!({"target": target, "dry_run": true})).await;
+    assert_eq!(r.status(), 200);
+    let dry: Value = r.json().await.unwrap();
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["total"], 25);
+    let ids: Vec<&str> = dry["ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap())
+        .collect();
+    assert_eq!(ids, oldest_first[..20]);
+
+    let unknown = "0190a5b2-0000-7000-8000-000000000000";
+    let r = replay(
+        &app,
+        &from,
+        json!({"target": target, "dry_run": true, "ids": [oldest_first[3], unknown]}),
+    )
+    .await;
+    let dry: Value = r.json().await.unwrap();
+    assert_eq!(dry["total"], 1);
+    assert_eq!(dry["not_found"], json!([unknown]));
+    // A dry run is checked like a real one.
+    let r = replay(
+        &app,
+        &from,
+        json!({"target": "http://10.1.2.3/", "dry_run": true}),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+
+    // Nothing was sent: a real job of one capture leaves exactly one.
+    finished(
+        &app,
+        replay(
+            &app,
+            &from,
+            json!({"target": target, "ids": [oldest_first[0]]}),
+        )
+        .await,
+    )
+    .await;
+    app.wait_count(&to, 1).await;
+    assert_eq!(app.all_ids(&to).await.len(), 1);
+    app.stop().await;
+}
+
+both_shapes!(
+    a_job_sums_up_its_answers_by_status_class_with_p50_and_p99,
+    a_dry_run_counts_and_lists_what_would_be_sent_and_sends_nothing,
+);
