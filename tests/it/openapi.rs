@@ -28,6 +28,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/replays/{job_id}"),
     ("delete", "/api/replays/{job_id}"),
     ("post", "/api/replays/{job_id}/cancel"),
+    ("get", "/api/replays/{job_id}/results"),
     ("post", "/webhook/{path_id}"),
     ("post", "/webhook/{path_id}/{subpath}"),
 ];

@@ -139,7 +139,89 @@ async fn a_dry_run_counts_and_lists_what_would_be_sent_and_sends_nothing(shape: 
     app.stop().await;
 }
 
+async fn results_record_each_answers_status_headers_body_and_time_paginated(shape: Shape) {
+    let app = spawn_app(shape).await;
+    let from = app.new_path().await;
+    let r = app
+        .create_path(json!({"path_id": "answers", "response": {
+            "status": 202, "headers": [["x-reply", "yes"]], "body": "queued for later"}}))
+        .await;
+    assert_eq!(r.status(), 201);
+    app.wait_accepts("answers").await;
+    for i in 0..3 {
+        app.send(app.webhook("POST", &from, "").body(format!("{i}")))
+            .await;
+    }
+    let sent = app.wait_count(&from, 3).await;
+    let target = format!("{}/webhook/answers", app.ingest);
+    let job = finished(&app, replay(&app, &from, json!({"target": target})).await).await;
+    let job_id = job["job_id"].as_str().unwrap();
+    let first = app
+        .get_json(&format!("/api/replays/{job_id}/results?limit=2"))
+        .await;
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = app
+        .get_json(&format!(
+            "/api/replays/{job_id}/results?limit=2&cursor={cursor}"
+        ))
+        .await;
+    assert!(second["next_cursor"].is_null());
+    let items: Vec<Value> = [&first, &second]
+        .iter()
+        .flat_map(|p| p["items"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(items.len(), 3);
+    let mut ids: Vec<&str> = items
+        .iter()
+        .map(|i| i["capture_id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    let mut expected: Vec<&str> = sent.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+    for (n, item) in items.iter().enumerate() {
+        assert_eq!(item["seq"], n + 1);
+        assert_eq!(item["status"], 202, "{item}");
+        assert_eq!(item["body"], "queued for later");
+        assert_eq!(item["body_truncated"], false);
+        assert!(item["latency_ms"].as_f64().unwrap() > 0.0);
+        let reply = item["headers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h[0] == "x-reply")
+            .expect("the answer's headers");
+        assert_eq!(reply[1], "yes");
+    }
+    let down = finished(
+        &app,
+        replay(&app, &from, json!({"target": "http://127.0.0.1:9/"})).await,
+    )
+    .await;
+    let page = app
+        .get_json(&format!(
+            "/api/replays/{}/results",
+            down["job_id"].as_str().unwrap()
+        ))
+        .await;
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items
+        .iter()
+        .all(|i| i["status"].is_null() && i["error"].is_string()));
+    let r = app
+        .get(&format!("/api/replays/{job_id}/results?cursor=x"))
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = app
+        .get("/api/replays/0190a5b2-0000-7000-8000-000000000000/results")
+        .await;
+    assert_eq!(r.status(), 404);
+    app.stop().await;
+}
+
 both_shapes!(
+    results_record_each_answers_status_headers_body_and_time_paginated,
     a_job_sums_up_its_answers_by_status_class_with_p50_and_p99,
     a_dry_run_counts_and_lists_what_would_be_sent_and_sends_nothing,
 );

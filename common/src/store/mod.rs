@@ -9,10 +9,12 @@
 mod positions;
 mod postgres;
 mod replay_jobs;
+mod replay_results;
 mod rows;
 mod sqlite;
 
 pub use replay_jobs::{ReplayJobRecord, FINAL_STATES as REPLAY_FINAL_STATES};
+pub use replay_results::ReplayResultRecord;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -166,6 +168,15 @@ pub trait StoreBackend: Send + Sync + 'static {
     async fn finish_replay_job(&self, id: Uuid, to: &str) -> Result<Option<String>, StoreError>;
     /// Marks queued or running jobs not saved since `before` as interrupted.
     async fn interrupt_stale_replay_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Records answers to a job's requests; rows already stored are kept.
+    async fn save_replay_results(&self, rows: &[ReplayResultRecord]) -> Result<(), StoreError>;
+    /// A job's answers with `seq > after`, in seq order, at most `limit`.
+    async fn list_replay_results(
+        &self,
+        job: Uuid,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ReplayResultRecord>, StoreError>;
 }
 
 /// The handle the rest of the code holds; which database is behind it is

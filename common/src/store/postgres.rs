@@ -400,4 +400,20 @@ impl StoreBackend for PostgresStore {
     async fn interrupt_stale_replay_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         super::replay_jobs::pg_interrupt_stale(&self.pool, before).await
     }
+
+    async fn save_replay_results(
+        &self,
+        rows: &[super::ReplayResultRecord],
+    ) -> Result<(), StoreError> {
+        super::replay_results::pg_insert(&self.pool, rows).await
+    }
+
+    async fn list_replay_results(
+        &self,
+        job: Uuid,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<super::ReplayResultRecord>, StoreError> {
+        super::replay_results::pg_list(&self.pool, job, after, limit).await
+    }
 }

@@ -7,6 +7,7 @@ mod forwards;
 mod json;
 mod logs;
 mod paths;
+mod replay_results;
 mod replays;
 
 use axum::http::StatusCode;
@@ -53,6 +54,7 @@ fn api_router() -> OpenApiRouter<QueryState> {
         .routes(routes!(replays::start))
         .routes(routes!(replays::get, replays::cancel))
         .routes(routes!(replays::cancel_post))
+        .routes(routes!(replay_results::list))
         .merge(crate::stream::openapi_router())
 }
 

@@ -264,7 +264,11 @@ async fn matching(
     Ok(ids)
 }
 
-async fn load(state: &QueryState, raw: &str, access: &Access) -> Result<ReplayJob, ApiError> {
+pub(super) async fn load(
+    state: &QueryState,
+    raw: &str,
+    access: &Access,
+) -> Result<ReplayJob, ApiError> {
     let not_found = || ApiError::not_found("replay_not_found", "no such replay job");
     let id = Uuid::try_parse(raw).map_err(|_| not_found())?;
     let mut record = state

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use common::signing::SigningView;
-use common::store::ReplayJobRecord;
+use common::store::{ReplayJobRecord, ReplayResultRecord};
 use common::{Capture, PathId, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -24,6 +24,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::allow::Allowlist;
+use super::results;
 use super::run::{self, Pacing, Tally};
 use super::send::{Outcome, Target};
 use super::summary::JobSummary;
@@ -108,7 +109,10 @@ pub struct ReplayJob {
 }
 
 impl ReplayJob {
-    fn apply(&mut self, outcome: Outcome) {
+    /// Counts the outcome in; returns the row that records its answer.
+    fn apply(&mut self, mut outcome: Outcome) -> ReplayResultRecord {
+        let answer = results::row(self.job_id, self.results.len() as i64 + 1, &outcome);
+        outcome.answer = None;
         let mut tally = Tally::default();
         tally.add(&outcome);
         self.sent += tally.sent;
@@ -116,6 +120,7 @@ impl ReplayJob {
         self.failed += tally.non_2xx + tally.errors;
         self.errors += tally.errors;
         self.results.push(outcome);
+        answer
     }
 
     /// The job to store, its summary brought up to date.
@@ -272,6 +277,7 @@ async fn execute(
                             status: None,
                             latency_ms: 0.0,
                             error: Some(format!("could not load the capture: {e}")),
+                            answer: None,
                         };
                         if tx.send(outcome).await.is_err() {
                             return;
@@ -292,13 +298,15 @@ async fn execute(
     let recorder = async {
         let mut tick = tokio::time::interval(SAVE_EVERY);
         tick.tick().await;
+        let mut answers = Vec::new();
         loop {
             tokio::select! {
                 outcome = rx.recv() => match outcome {
-                    Some(o) => lock(&job).apply(o),
+                    Some(o) => answers.push(lock(&job).apply(o)),
                     None => break,
                 },
                 _ = tick.tick() => {
+                    save_answers(store, &mut answers).await;
                     let record = { let mut j = lock(&job); j.updated_at = Utc::now(); j.record() };
                     match store.save_replay_job(&record).await {
                         // Cancelled (or judged dead) elsewhere: stop.
@@ -312,6 +320,8 @@ async fn execute(
                 }
             }
         }
+        // Before the final save: a job seen `done` has all its answers stored.
+        save_answers(store, &mut answers).await;
     };
     tokio::join!(sender, recorder);
     loader.abort();
@@ -336,4 +346,15 @@ async fn execute(
 
 fn lock(job: &Mutex<ReplayJob>) -> std::sync::MutexGuard<'_, ReplayJob> {
     job.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Stores the answers gathered since the last save; a failure is logged
+/// (the job's own counts and outcomes are unaffected).
+async fn save_answers(store: &Store, answers: &mut Vec<ReplayResultRecord>) {
+    // Bounded statements: SQLite takes at most 32,766 parameters (9 a row).
+    for chunk in std::mem::take(answers).chunks(500) {
+        if let Err(e) = store.save_replay_results(chunk).await {
+            tracing::warn!(error = %e, rows = chunk.len(), "replay answers not saved");
+        }
+    }
 }

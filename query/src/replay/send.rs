@@ -22,8 +22,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use common::signing::SigningProfile;
-use common::Capture;
+use common::{Capture, Header};
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
@@ -118,6 +119,49 @@ pub struct Outcome {
     pub latency_ms: f64,
     /// Connection refused, timeout, ...; absent when the target answered.
     pub error: Option<String>,
+    /// The answer's headers and first bytes, recorded per job (not part of
+    /// the job document).
+    #[serde(skip)]
+    pub answer: Option<Box<Answer>>,
+}
+
+/// What a target answered beyond its status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub headers: Vec<Header>,
+    /// The first [`KEPT_BODY`] bytes of the body.
+    pub body: Bytes,
+    pub body_truncated: bool,
+}
+
+/// How much of each answer's body is kept.
+pub const KEPT_BODY: usize = 64 << 10;
+
+/// Reads the whole answer (so the connection can be reused), keeping its
+/// headers and the first [`KEPT_BODY`] bytes.
+async fn answer_of(mut response: reqwest::Response) -> Answer {
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| Header {
+            name: name.as_str().to_owned(),
+            value: Bytes::copy_from_slice(value.as_bytes()),
+        })
+        .collect();
+    let mut body = Vec::new();
+    let mut body_truncated = false;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = KEPT_BODY - body.len();
+        if chunk.len() > room {
+            body_truncated = true;
+        }
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Answer {
+        headers,
+        body: Bytes::from(body),
+        body_truncated,
+    }
 }
 
 impl Outcome {
@@ -225,13 +269,13 @@ impl Target {
         match result {
             Ok(response) => {
                 let status = response.status().as_u16();
-                // Drain the answer so the connection can be reused.
-                let _ = response.bytes().await;
+                let answer = answer_of(response).await;
                 Outcome {
                     capture_id: capture.id,
                     status: Some(status),
                     latency_ms,
                     error: None,
+                    answer: Some(Box::new(answer)),
                 }
             }
             Err(error) => Outcome {
@@ -239,6 +283,7 @@ impl Target {
                 status: None,
                 latency_ms,
                 error: Some(error),
+                answer: None,
             },
         }
     }

@@ -52,6 +52,7 @@ mod tests {
             status,
             latency_ms,
             error: status.is_none().then(|| "connection failed".into()),
+            answer: None,
         }
     }
 
