@@ -11,6 +11,7 @@ mod postgres;
 mod replay_jobs;
 mod replay_results;
 mod rows;
+mod signing;
 mod sqlite;
 
 pub use replay_jobs::{ReplayJobRecord, FINAL_STATES as REPLAY_FINAL_STATES};

@@ -11,7 +11,8 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::rows::{headers_from_json, profiles, signing_from_json, signing_to_json, verdict_from};
+use super::rows::headers_from_json;
+use super::signing::{signing_from_json, signing_to_json, verdict_from};
 use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
@@ -229,16 +230,7 @@ impl StoreBackend for PostgresStore {
         &self,
         ids: &[&str],
     ) -> Result<Vec<(String, SigningProfile)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT path_id, signing FROM paths WHERE signing IS NOT NULL AND path_id = ANY($1)",
-        )
-        .bind(ids)
-        .fetch_all(&self.pool)
-        .await?;
-        profiles(
-            rows.iter()
-                .map(|r| Ok((r.try_get("path_id")?, r.try_get("signing")?))),
-        )
+        super::signing::pg_profiles(&self.pool, ids).await
     }
 
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError> {

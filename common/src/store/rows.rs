@@ -5,7 +5,6 @@
 use bytes::Bytes;
 
 use crate::capture::{Header, HeaderValueJson};
-use crate::signing::{SigningProfile, Verdict};
 use crate::store::StoreError;
 
 pub fn headers_to_json(headers: &[Header]) -> String {
@@ -31,33 +30,4 @@ pub fn headers_from_json(raw: &str) -> Result<Vec<Header>, StoreError> {
             })
         })
         .collect()
-}
-
-/// The `paths.signing` and `forward_signing` columns: a profile (secret
-/// included) as JSON.
-pub fn signing_to_json(profile: Option<&SigningProfile>) -> Option<String> {
-    profile.map(|p| serde_json::to_string(p).expect("profile serializes"))
-}
-
-pub fn signing_from_json(raw: Option<String>) -> Result<Option<SigningProfile>, StoreError> {
-    raw.map(|r| serde_json::from_str(&r).map_err(|e| StoreError::Corrupt(e.to_string())))
-        .transpose()
-}
-
-/// The `captures.signature` column.
-pub fn verdict_from(raw: Option<String>) -> Result<Option<Verdict>, StoreError> {
-    raw.map(|r| Verdict::parse(&r).ok_or_else(|| StoreError::Corrupt(format!("verdict {r:?}"))))
-        .transpose()
-}
-
-/// `(path_id, signing)` rows into profiles.
-pub fn profiles(
-    rows: impl Iterator<Item = Result<(String, String), sqlx::Error>>,
-) -> Result<Vec<(String, SigningProfile)>, StoreError> {
-    rows.map(|row| {
-        let (id, raw) = row?;
-        let profile = serde_json::from_str(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok((id, profile))
-    })
-    .collect()
 }

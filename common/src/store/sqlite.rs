@@ -14,7 +14,8 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::rows::{headers_from_json, profiles, signing_from_json, signing_to_json, verdict_from};
+use super::rows::headers_from_json;
+use super::signing::{signing_from_json, signing_to_json, verdict_from};
 use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError, BODY_SEARCH_BYTES};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
@@ -215,22 +216,7 @@ impl StoreBackend for SqliteStore {
         &self,
         ids: &[&str],
     ) -> Result<Vec<(String, SigningProfile)>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut sql = QueryBuilder::<Sqlite>::new(
-            "SELECT path_id, signing FROM paths WHERE signing IS NOT NULL AND path_id IN (",
-        );
-        let mut list = sql.separated(", ");
-        for id in ids {
-            list.push_bind(*id);
-        }
-        sql.push(")");
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        profiles(
-            rows.iter()
-                .map(|r| Ok((r.try_get("path_id")?, r.try_get("signing")?))),
-        )
+        super::signing::sqlite_profiles(&self.pool, ids).await
     }
 
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError> {
