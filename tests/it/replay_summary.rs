@@ -220,7 +220,43 @@ async fn results_record_each_answers_status_headers_body_and_time_paginated(shap
     app.stop().await;
 }
 
+/// A target whose every answer is 100 KiB of bytes that are not UTF-8.
+async fn long_answers() -> String {
+    let app = axum::Router::new().fallback(|| async { vec![0xffu8; 100 << 10] });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    url
+}
+
+async fn results_keep_the_first_64_kib_of_a_long_answer(shape: Shape) {
+    let app = spawn_app(shape).await;
+    let from = app.new_path().await;
+    app.send(app.webhook("POST", &from, "").body("x")).await;
+    app.wait_count(&from, 1).await;
+    let target = long_answers().await;
+    let job = finished(&app, replay(&app, &from, json!({"target": target})).await).await;
+    let page = app
+        .get_json(&format!(
+            "/api/replays/{}/results",
+            job["job_id"].as_str().unwrap()
+        ))
+        .await;
+    let item = &page["items"][0];
+    assert_eq!(item["status"], 200);
+    assert_eq!(item["body_truncated"], true);
+    assert_eq!(item["body_encoding"], "base64");
+    let kept = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        item["body_base64"].as_str().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(kept, vec![0xffu8; 64 << 10]);
+    app.stop().await;
+}
+
 both_shapes!(
+    results_keep_the_first_64_kib_of_a_long_answer,
     results_record_each_answers_status_headers_body_and_time_paginated,
     a_job_sums_up_its_answers_by_status_class_with_p50_and_p99,
     a_dry_run_counts_and_lists_what_would_be_sent_and_sends_nothing,
