@@ -127,6 +127,7 @@ async fn signing_and_replay_result_shapes_are_in_the_document() {
     assert!(props("PathView").get("signing").is_some());
     assert!(props("StartReplay").get("signing").is_some());
     assert!(props("StartReplay").get("dry_run").is_some());
+    assert!(props("StartReplay").get("signing_path").is_some());
     assert!(props("CaptureSummary").get("signature").is_some());
     let logs = doc["paths"]["/api/paths/{path_id}/logs"]["get"]["parameters"].to_string();
     assert!(logs.contains("\"signature\""), "{logs}");

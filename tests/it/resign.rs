@@ -210,7 +210,45 @@ async fn forward_url_re_signs_with_the_paths_forward_profile(shape: Shape) {
     app.stop().await;
 }
 
+async fn replay_can_re_sign_with_the_profile_stored_on_a_path(shape: Shape) {
+    let app = spawn_app(shape).await;
+    path_with(&app, "slack_prod", "slack", "prod-slack-secret").await;
+    path_with(&app, "slack_staging", "slack", "staging-slack-secret").await;
+    let plain = app.new_path().await;
+    let old = Utc::now() - chrono::Duration::minutes(10);
+    let body = "token=x&command=%2Fdeploy";
+    let headers = signed("slack", "prod-slack-secret", &[], body.as_bytes(), old);
+    post_signed(&app, "slack_prod", &headers, body).await;
+    app.wait_count("slack_prod", 1).await;
+    let target = format!("{}/webhook/slack_staging", app.ingest);
+    for (signing_path, code) in [(plain.as_str(), 400), ("no_such_path", 404)] {
+        let r = replay(
+            &app,
+            "slack_prod",
+            json!({"target": target, "signing_path": signing_path}),
+        )
+        .await;
+        assert_eq!(r.status(), code, "{signing_path}");
+    }
+    let both = json!({"target": target, "signing_path": "slack_staging",
+        "signing": {"provider": "slack", "secret": "x"}});
+    assert_eq!(replay(&app, "slack_prod", both).await.status(), 400);
+    let r = replay(
+        &app,
+        "slack_prod",
+        json!({"target": target, "signing_path": "slack_staging"}),
+    )
+    .await;
+    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+    let copy = app.wait_count("slack_staging", 1).await;
+    let d = app.detail("slack_staging", &copy[0]).await;
+    assert_eq!(d["signature"], "valid", "{d}");
+    assert_eq!(d["body"], body);
+    app.stop().await;
+}
+
 both_shapes!(
+    replay_can_re_sign_with_the_profile_stored_on_a_path,
     forward_url_re_signs_with_the_paths_forward_profile,
     captures_replayed_into_staging_verify_under_the_staging_secret,
     re_signing_needs_a_secret_and_a_capture_it_cannot_sign_fails_alone,

@@ -54,6 +54,10 @@ pub struct StartReplay {
     /// secret; `hmac` also takes header, encoding, prefix), with a fresh
     /// timestamp. Without it, requests are sent byte-exact.
     pub signing: Option<SigningSpec>,
+    /// Re-sign with the signing profile stored on this path (typically the
+    /// staging path the target is), instead of giving the secret again.
+    /// Exclusive with `signing`.
+    pub signing_path: Option<String>,
     /// Check everything and say what would be sent, without sending.
     #[serde(default)]
     pub dry_run: bool,
@@ -124,7 +128,25 @@ pub async fn start(
         .validate()
         .map_err(|m| bad("invalid_replay_options", m))?;
     let overrides = parse_overrides(&body.headers).map_err(|m| bad("invalid_headers", m))?;
-    let signing = body.signing.as_ref().map(signing_profile).transpose()?;
+    let signing = match (&body.signing, &body.signing_path) {
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                "invalid_signing",
+                "give either `signing` or `signing_path`, not both",
+            ))
+        }
+        (Some(spec), None) => Some(signing_profile(spec)?),
+        (None, Some(raw)) => {
+            let stored = existing(&state, raw, &access).await?;
+            Some(stored.signing.ok_or_else(|| {
+                bad(
+                    "invalid_signing",
+                    format!("path {raw:?} has no signing profile"),
+                )
+            })?)
+        }
+        (None, None) => None,
+    };
     let url = parse_target(&body.target).map_err(|e| bad("invalid_target", e.to_string()))?;
     let pinned =
         state.replays.allow.check(&url).await.map_err(|e| {
