@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::path_id::PathId;
+use crate::signing::Verdict;
 
 /// One header as received: the name (in the case sent when the capture's
 /// `header_order` is `wire`, lower-cased otherwise) and the raw value bytes,
@@ -37,6 +38,10 @@ pub struct Capture {
     pub body: Bytes,
     pub ip: String,
     pub received_at: DateTime<Utc>,
+    /// The signature verdict, when the path has a signing profile. Set by
+    /// the writer just before the capture is stored (where the secret is);
+    /// never on the stream.
+    pub signature: Option<Verdict>,
 }
 
 /// How far `headers` are as on the wire.
@@ -86,6 +91,7 @@ impl Capture {
             content_type: self.content_type(),
             body_size: self.body.len() as u64,
             received_at: self.received_at,
+            signature: self.signature,
         }
     }
 
@@ -140,6 +146,10 @@ pub struct CaptureSummary {
     pub content_type: Option<String>,
     pub body_size: u64,
     pub received_at: DateTime<Utc>,
+    /// `valid`, `invalid`, `stale` or `missing` when the path had a signing
+    /// profile as the capture arrived; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<Verdict>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -150,6 +150,7 @@ pub fn decode(payload: &Bytes) -> Result<Envelope, DecodeError> {
             body,
             ip: meta.ip,
             received_at: meta.received_at,
+            signature: None,
         },
         body_ref: meta.body_ref,
     })
@@ -184,6 +185,7 @@ mod tests {
             body: Bytes::from_static(body),
             ip: "10.0.0.1".into(),
             received_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            signature: None,
         }
     }
 

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::path_id::PathId;
+use crate::signing::SigningProfile;
 
 /// A path as stored and as distributed to ingest through the registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -16,6 +17,15 @@ pub struct PathInfo {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub settings: PathSettings,
+    /// Verifies each capture on arrival. Holds a secret, so it is never
+    /// serialized with the path: the registry (and so the bus) never
+    /// carries it; the store keeps it in a column of its own.
+    #[serde(skip)]
+    pub signing: Option<SigningProfile>,
+    /// Re-signs what is sent to `settings.forward_url` for the target's
+    /// secret; kept like `signing`.
+    #[serde(skip)]
+    pub forward_signing: Option<SigningProfile>,
 }
 
 /// What a user can shape per path. Everything is optional; the defaults are
@@ -119,6 +129,8 @@ impl PathInfo {
             path_id,
             created_at,
             settings: PathSettings::default(),
+            signing: None,
+            forward_signing: None,
         }
     }
 }

@@ -90,6 +90,7 @@ pub(crate) async fn receive(
         body,
         ip: ip.to_string(),
         received_at: now_micros(),
+        signature: None,
     };
     let start = std::time::Instant::now();
     // The span whose trace context travels with the capture to the writer.

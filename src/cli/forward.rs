@@ -47,7 +47,7 @@ struct Forwarder {
 /// Forwards until `cancel` fires.
 pub async fn run(args: ForwardArgs, cancel: CancellationToken) -> anyhow::Result<()> {
     PathId::parse(&args.path).map_err(|e| anyhow::anyhow!("--path: {e}"))?;
-    let target = super::target(&args.to, &args.headers)?;
+    let target = super::target(&args.to, &args.headers, &args.signing)?;
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(token) = &args.token {
         headers.insert("authorization", format!("Bearer {token}").parse()?);
@@ -248,6 +248,7 @@ fn capture_of(d: CaptureDetail) -> anyhow::Result<Capture> {
         body,
         ip: s.ip,
         received_at: s.received_at,
+        signature: s.signature,
     })
 }
 

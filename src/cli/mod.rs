@@ -53,6 +53,8 @@ pub struct ReplayArgs {
     /// Extra or overriding header, `Name: value` (repeatable).
     #[arg(long = "header", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
+    #[command(flatten)]
+    pub signing: SigningArgs,
     /// No progress line.
     #[arg(long)]
     pub quiet: bool,
@@ -83,6 +85,61 @@ pub struct ForwardArgs {
     /// Extra or overriding header, `Name: value` (repeatable).
     #[arg(long = "header", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
+    #[command(flatten)]
+    pub signing: SigningArgs,
+}
+
+/// Re-signing for the target (a staging receiver checking its own secret):
+/// only the signature headers are recomputed, with a fresh timestamp.
+#[derive(Clone, Default, Args)]
+pub struct SigningArgs {
+    /// Re-sign each request: github, stripe, slack, shopify,
+    /// standard-webhooks or hmac.
+    #[arg(long = "sign-provider", env = "CL_SIGN_PROVIDER")]
+    pub provider: Option<String>,
+    /// The target's signing secret (prefer the environment variable: a
+    /// command line is visible to other users of the machine).
+    #[arg(
+        long = "sign-secret",
+        env = "CL_SIGN_SECRET",
+        hide_env_values = true,
+        requires = "provider"
+    )]
+    pub secret: Option<String>,
+    /// hmac only: the header carrying the signature.
+    #[arg(long = "sign-header", requires = "provider")]
+    pub header: Option<String>,
+    /// hmac only: hex (default) or base64.
+    #[arg(long = "sign-encoding", requires = "provider")]
+    pub encoding: Option<String>,
+    /// hmac only: text before the signature, e.g. `sha256=`.
+    #[arg(long = "sign-prefix", requires = "provider")]
+    pub prefix: Option<String>,
+}
+
+impl std::fmt::Debug for SigningArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningArgs")
+            .field("provider", &self.provider)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SigningArgs {
+    /// The checked profile, if re-signing was asked for.
+    pub fn profile(&self) -> anyhow::Result<Option<common::signing::SigningProfile>> {
+        let Some(provider) = &self.provider else {
+            return Ok(None);
+        };
+        let spec = common::signing::SigningSpec {
+            provider: provider.clone(),
+            secret: self.secret.clone(),
+            header: self.header.clone(),
+            encoding: self.encoding.clone(),
+            prefix: self.prefix.clone(),
+        };
+        Ok(Some(common::signing::SigningProfile::from_spec(&spec)?))
+    }
 }
 
 fn parse_time(raw: &str) -> Result<DateTime<Utc>, String> {
@@ -99,9 +156,14 @@ fn parse_header(raw: &str) -> Result<(String, String), String> {
 }
 
 /// Builds the target (no allowlist, no pinning: the user's own rights).
-fn target(to: &str, headers: &[(String, String)]) -> anyhow::Result<query::replay::Target> {
+fn target(
+    to: &str,
+    headers: &[(String, String)],
+    signing: &SigningArgs,
+) -> anyhow::Result<query::replay::Target> {
     let url = query::replay::send::parse_target(to)?;
     let overrides =
         query::replay::send::parse_overrides(headers).map_err(|m| anyhow::anyhow!(m))?;
-    Ok(query::replay::Target::new(url, None, overrides)?)
+    let signing = signing.profile()?;
+    Ok(query::replay::Target::new(url, None, overrides)?.with_signing(signing))
 }

@@ -71,7 +71,7 @@ pub async fn run(args: ReplayArgs, cancel: CancellationToken) -> anyhow::Result<
         timing_factor: args.timing_factor,
     };
     pacing.validate().map_err(|m| anyhow::anyhow!(m))?;
-    let target = Arc::new(super::target(&args.to, &args.headers)?);
+    let target = Arc::new(super::target(&args.to, &args.headers, &args.signing)?);
 
     let nats = args.nats_auth.connect(&args.nats_url)?;
     let client = nats.client("callback-listener replay").await?;

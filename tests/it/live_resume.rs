@@ -30,6 +30,7 @@ fn direct(path: &str, id: Uuid) -> Capture {
         body: Bytes::from_static(b"late"),
         ip: "127.0.0.1".into(),
         received_at: DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap(),
+        signature: None,
     }
 }
 

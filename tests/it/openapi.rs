@@ -28,6 +28,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/replays/{job_id}"),
     ("delete", "/api/replays/{job_id}"),
     ("post", "/api/replays/{job_id}/cancel"),
+    ("get", "/api/replays/{job_id}/results"),
     ("post", "/webhook/{path_id}"),
     ("post", "/webhook/{path_id}/{subpath}"),
 ];
@@ -100,5 +101,35 @@ async fn every_operation_has_its_own_operation_id() {
         seen.contains("post_webhook") && seen.contains("list_paths"),
         "{seen:?}"
     );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn signing_and_replay_result_shapes_are_in_the_document() {
+    let app = spawn_app(Shape::Standalone).await;
+    let doc = app.get_json("/api/openapi.json").await;
+    let schemas = &doc["components"]["schemas"];
+    for name in [
+        "SigningSpec",
+        "SigningView",
+        "Verdict",
+        "DryRun",
+        "ReplayResult",
+        "ResultPage",
+        "JobSummary",
+    ] {
+        assert!(schemas.get(name).is_some(), "schema {name} is missing");
+    }
+    let props = |s: &str| schemas[s]["properties"].clone();
+    assert!(props("CreatePath").get("signing").is_some());
+    assert!(props("CreatePath").get("forward_signing").is_some());
+    assert!(props("UpdatePath").get("signing").is_some());
+    assert!(props("PathView").get("signing").is_some());
+    assert!(props("StartReplay").get("signing").is_some());
+    assert!(props("StartReplay").get("dry_run").is_some());
+    assert!(props("StartReplay").get("signing_path").is_some());
+    assert!(props("CaptureSummary").get("signature").is_some());
+    let logs = doc["paths"]["/api/paths/{path_id}/logs"]["get"]["parameters"].to_string();
+    assert!(logs.contains("\"signature\""), "{logs}");
     app.stop().await;
 }

@@ -61,7 +61,11 @@ impl MemoryBus {
             waiters.push(p.done);
         }
         let write = tracing::info_span!("store.insert_batch", batch = captures.len());
-        match store.insert_batch(&captures).instrument(write).await {
+        let stored = async {
+            store.judge_signatures(&mut captures).await?;
+            store.insert_batch(&captures).await
+        };
+        match stored.instrument(write).await {
             Ok(committed) => {
                 for w in waiters {
                     let _ = w.send(Ok(()));

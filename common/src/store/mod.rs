@@ -9,10 +9,13 @@
 mod positions;
 mod postgres;
 mod replay_jobs;
+mod replay_results;
 mod rows;
+mod signing;
 mod sqlite;
 
 pub use replay_jobs::{ReplayJobRecord, FINAL_STATES as REPLAY_FINAL_STATES};
+pub use replay_results::ReplayResultRecord;
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use uuid::Uuid;
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
+use crate::signing::{SigningProfile, Verdict};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -52,6 +56,8 @@ pub struct LogQuery {
     /// Only captures whose body contains this text (ASCII case-insensitive,
     /// first [`BODY_SEARCH_BYTES`] bytes of the body).
     pub text: Option<String>,
+    /// Only captures with this signature verdict.
+    pub signature: Option<Verdict>,
 }
 
 /// How much of each body the text search looks at (and Postgres indexes).
@@ -102,6 +108,11 @@ pub trait StoreBackend: Send + Sync + 'static {
     /// Replaces a path's settings; false when the path does not exist.
     async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError>;
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError>;
+    /// The signing profiles of those of `ids` that have one.
+    async fn signing_profiles(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<(String, SigningProfile)>, StoreError>;
     /// Deletes a path and every capture of it; false when it did not exist.
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError>;
     /// Inserts in one transaction; rows whose id exists are skipped. The new
@@ -158,6 +169,15 @@ pub trait StoreBackend: Send + Sync + 'static {
     async fn finish_replay_job(&self, id: Uuid, to: &str) -> Result<Option<String>, StoreError>;
     /// Marks queued or running jobs not saved since `before` as interrupted.
     async fn interrupt_stale_replay_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Records answers to a job's requests; rows already stored are kept.
+    async fn save_replay_results(&self, rows: &[ReplayResultRecord]) -> Result<(), StoreError>;
+    /// A job's answers with `seq > after`, in seq order, at most `limit`.
+    async fn list_replay_results(
+        &self,
+        job: Uuid,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ReplayResultRecord>, StoreError>;
 }
 
 /// The handle the rest of the code holds; which database is behind it is
@@ -188,6 +208,27 @@ impl Store {
         metrics::histogram!("cl_write_duration_seconds").record(start.elapsed().as_secs_f64());
         metrics::counter!("cl_captures_written_total").increment(committed.inserted.len() as u64);
         Ok(committed)
+    }
+
+    /// Gives each capture of a path with a signing profile its verdict
+    /// (one lookup per batch). The writer calls it just before
+    /// `insert_batch`: the secrets stay in the store's process, and the
+    /// verdict is judged against the time the capture was received.
+    pub async fn judge_signatures(&self, captures: &mut [Capture]) -> Result<(), StoreError> {
+        let mut ids: Vec<&str> = captures.iter().map(|c| c.path_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let profiles: std::collections::HashMap<String, SigningProfile> =
+            self.0.signing_profiles(&ids).await?.into_iter().collect();
+        if profiles.is_empty() {
+            return Ok(());
+        }
+        for c in captures {
+            c.signature = profiles
+                .get(c.path_id.as_str())
+                .map(|p| p.verify(&c.headers, &c.body, c.received_at));
+        }
+        Ok(())
     }
 
     /// Applies pending Postgres migrations and returns (the `migrate` command).

@@ -12,10 +12,12 @@ use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::rows::headers_from_columns;
+use super::signing::{signing_from_json, signing_to_json, verdict_from};
 use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
+use crate::signing::SigningProfile;
 
 /// See `StoreBackend::resume_position`.
 const RESUME_POSITION: &str = "SELECT COALESCE( \
@@ -24,7 +26,7 @@ const RESUME_POSITION: &str = "SELECT COALESCE( \
        (SELECT last FROM capture_head))";
 
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
-                               content_type, body_size, received_at";
+                               content_type, body_size, received_at, signature";
 
 pub struct PostgresStore {
     pool: PgPool,
@@ -61,6 +63,7 @@ fn summary(row: &PgRow) -> Result<CaptureSummary, StoreError> {
         content_type: row.try_get("content_type")?,
         body_size: row.try_get::<i64, _>("body_size")? as u64,
         received_at: row.try_get("received_at")?,
+        signature: verdict_from(row.try_get("signature")?)?,
     })
 }
 
@@ -71,6 +74,8 @@ fn path_info(row: &PgRow) -> Result<PathInfo, StoreError> {
         created_at: row.try_get("created_at")?,
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        signing: signing_from_json(row.try_get("signing")?)?,
+        forward_signing: signing_from_json(row.try_get("forward_signing")?)?,
     })
 }
 
@@ -92,12 +97,13 @@ fn capture(r: &PgRow) -> Result<Capture, StoreError> {
         body: r.try_get::<Vec<u8>, _>("body")?.into(),
         ip: r.try_get("ip")?,
         received_at: r.try_get("received_at")?,
+        signature: verdict_from(r.try_get("signature")?)?,
     })
 }
 
 const FULL_COLUMNS: &str =
     "id, path_id, method, subpath, query_string, headers::text AS headers, header_names, \
-                            body, ip, received_at";
+     body, ip, received_at, signature";
 
 /// The indexed expression of migration 0002: the lower-cased first 64 KiB of
 /// the body in `encode(..., 'escape')` form.
@@ -131,6 +137,9 @@ fn push_filters(sql: &mut QueryBuilder<Postgres>, q: &LogQuery) {
     if let Some(until) = q.until {
         sql.push(" AND received_at < ").push_bind(until);
     }
+    if let Some(verdict) = q.signature {
+        sql.push(" AND signature = ").push_bind(verdict.as_str());
+    }
     match &q.header {
         Some((name, Some(value))) => {
             // Containment, served by the jsonb_path_ops index.
@@ -161,25 +170,31 @@ fn is_unique_violation(err: &sqlx::Error) -> bool {
 #[async_trait]
 impl StoreBackend for PostgresStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO paths (path_id, created_at, settings) VALUES ($1, $2, $3::jsonb)")
-            .bind(path.path_id.as_str())
-            .bind(path.created_at)
-            .bind(settings_json(path))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    StoreError::Conflict
-                } else {
-                    e.into()
-                }
-            })?;
+        sqlx::query(
+            "INSERT INTO paths (path_id, created_at, settings, signing, forward_signing) \
+             VALUES ($1, $2, $3::jsonb, $4, $5)",
+        )
+        .bind(path.path_id.as_str())
+        .bind(path.created_at)
+        .bind(settings_json(path))
+        .bind(signing_to_json(path.signing.as_ref()))
+        .bind(signing_to_json(path.forward_signing.as_ref()))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict
+            } else {
+                e.into()
+            }
+        })?;
         Ok(())
     }
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
         sqlx::query(
-            "SELECT path_id, created_at, settings::text AS settings FROM paths WHERE path_id = $1",
+            "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing \
+             FROM paths WHERE path_id = $1",
         )
         .bind(id.as_str())
         .fetch_optional(&self.pool)
@@ -190,21 +205,36 @@ impl StoreBackend for PostgresStore {
     }
 
     async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE paths SET settings = $1::jsonb WHERE path_id = $2")
-            .bind(settings_json(path))
-            .bind(path.path_id.as_str())
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE paths SET settings = $1::jsonb, signing = $3, forward_signing = $4 \
+             WHERE path_id = $2",
+        )
+        .bind(settings_json(path))
+        .bind(path.path_id.as_str())
+        .bind(signing_to_json(path.signing.as_ref()))
+        .bind(signing_to_json(path.forward_signing.as_ref()))
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
-        sqlx::query("SELECT path_id, created_at, settings::text AS settings FROM paths ORDER BY created_at DESC")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(path_info)
-            .collect()
+        sqlx::query(
+            "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing \
+             FROM paths ORDER BY created_at DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(path_info)
+        .collect()
+    }
+
+    async fn signing_profiles(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<(String, SigningProfile)>, StoreError> {
+        super::signing::pg_profiles(&self.pool, ids).await
     }
 
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError> {
@@ -365,5 +395,21 @@ impl StoreBackend for PostgresStore {
 
     async fn interrupt_stale_replay_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         super::replay_jobs::pg_interrupt_stale(&self.pool, before).await
+    }
+
+    async fn save_replay_results(
+        &self,
+        rows: &[super::ReplayResultRecord],
+    ) -> Result<(), StoreError> {
+        super::replay_results::pg_insert(&self.pool, rows).await
+    }
+
+    async fn list_replay_results(
+        &self,
+        job: Uuid,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<super::ReplayResultRecord>, StoreError> {
+        super::replay_results::pg_list(&self.pool, job, after, limit).await
     }
 }

@@ -2,7 +2,7 @@
 //! a JSON array of `[name, value]` pairs (a non-UTF-8 value as
 //! `{"base64": ...}`), which both SQLite and Postgres store and search.
 //! Names are stored lower-cased (header search matches them exactly); the
-//! names as sent go beside them in `header_names` (see migration 0005).
+//! names as sent go beside them in `header_names` (see migration 0007).
 
 use bytes::Bytes;
 

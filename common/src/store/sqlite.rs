@@ -15,10 +15,12 @@ use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::rows::headers_from_columns;
+use super::signing::{signing_from_json, signing_to_json, verdict_from};
 use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError, BODY_SEARCH_BYTES};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
+use crate::signing::SigningProfile;
 
 /// See `StoreBackend::resume_position`.
 const RESUME_POSITION: &str = "SELECT COALESCE( \
@@ -27,7 +29,7 @@ const RESUME_POSITION: &str = "SELECT COALESCE( \
        (SELECT last FROM capture_head))";
 
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
-                               content_type, body_size, received_at";
+                               content_type, body_size, received_at, signature";
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -76,6 +78,8 @@ fn path_info(r: &SqliteRow) -> Result<PathInfo, StoreError> {
         created_at: from_micros(r.try_get("created_at")?)?,
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        signing: signing_from_json(r.try_get("signing")?)?,
+        forward_signing: signing_from_json(r.try_get("forward_signing")?)?,
     })
 }
 
@@ -97,6 +101,7 @@ fn capture(r: &SqliteRow) -> Result<Capture, StoreError> {
         body: r.try_get::<Vec<u8>, _>("body")?.into(),
         ip: r.try_get("ip")?,
         received_at: from_micros(r.try_get("received_at")?)?,
+        signature: verdict_from(r.try_get("signature")?)?,
     })
 }
 
@@ -113,6 +118,9 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, q: &LogQuery) {
     }
     if let Some(until) = q.until {
         sql.push(" AND received_at < ").push_bind(micros(until));
+    }
+    if let Some(verdict) = q.signature {
+        sql.push(" AND signature = ").push_bind(verdict.as_str());
     }
     if let Some((name, value)) = &q.header {
         sql.push(" AND EXISTS (SELECT 1 FROM json_each(captures.headers) h WHERE json_extract(h.value, '$[0]') = ")
@@ -134,7 +142,8 @@ fn push_filters(sql: &mut QueryBuilder<Sqlite>, q: &LogQuery) {
 }
 
 const FULL_COLUMNS: &str =
-    "id, path_id, method, subpath, query_string, headers, header_names, body, ip, received_at";
+    "id, path_id, method, subpath, query_string, headers, header_names, body, ip, received_at, \
+     signature";
 
 fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
     Ok(CaptureSummary {
@@ -148,6 +157,7 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
         content_type: row.try_get("content_type")?,
         body_size: row.try_get::<i64, _>("body_size")? as u64,
         received_at: from_micros(row.try_get("received_at")?)?,
+        signature: verdict_from(row.try_get("signature")?)?,
     })
 }
 
@@ -155,11 +165,14 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
 impl StoreBackend for SqliteStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "INSERT INTO paths (path_id, created_at, settings) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO paths (path_id, created_at, settings, signing, forward_signing) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(path.path_id.as_str())
         .bind(micros(path.created_at))
         .bind(settings_json(path))
+        .bind(signing_to_json(path.signing.as_ref()))
+        .bind(signing_to_json(path.forward_signing.as_ref()))
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
@@ -169,7 +182,7 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
-        sqlx::query("SELECT path_id, created_at, settings FROM paths WHERE path_id = ?")
+        sqlx::query("SELECT path_id, created_at, settings, signing, forward_signing FROM paths WHERE path_id = ?")
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?
@@ -179,21 +192,35 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE paths SET settings = ? WHERE path_id = ?")
-            .bind(settings_json(path))
-            .bind(path.path_id.as_str())
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE paths SET settings = ?, signing = ?, forward_signing = ? WHERE path_id = ?",
+        )
+        .bind(settings_json(path))
+        .bind(signing_to_json(path.signing.as_ref()))
+        .bind(signing_to_json(path.forward_signing.as_ref()))
+        .bind(path.path_id.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
-        sqlx::query("SELECT path_id, created_at, settings FROM paths ORDER BY created_at DESC")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(path_info)
-            .collect()
+        sqlx::query(
+            "SELECT path_id, created_at, settings, signing, forward_signing FROM paths \
+             ORDER BY created_at DESC",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(path_info)
+        .collect()
+    }
+
+    async fn signing_profiles(
+        &self,
+        ids: &[&str],
+    ) -> Result<Vec<(String, SigningProfile)>, StoreError> {
+        super::signing::sqlite_profiles(&self.pool, ids).await
     }
 
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError> {
@@ -354,5 +381,21 @@ impl StoreBackend for SqliteStore {
 
     async fn interrupt_stale_replay_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
         super::replay_jobs::sqlite_interrupt_stale(&self.pool, before).await
+    }
+
+    async fn save_replay_results(
+        &self,
+        rows: &[super::ReplayResultRecord],
+    ) -> Result<(), StoreError> {
+        super::replay_results::sqlite_insert(&self.pool, rows).await
+    }
+
+    async fn list_replay_results(
+        &self,
+        job: Uuid,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<super::ReplayResultRecord>, StoreError> {
+        super::replay_results::sqlite_list(&self.pool, job, after, limit).await
     }
 }

@@ -39,6 +39,7 @@ pub fn capture(path: &str, body: &[u8]) -> Capture {
         body: Bytes::copy_from_slice(body),
         ip: "127.0.0.1".into(),
         received_at: DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap(),
+        signature: None,
     }
 }
 

@@ -234,7 +234,7 @@ fn har_entry(c: &Capture, base: &str, mask: &Mask, answer: &Answer) -> serde_jso
     if !c.body.is_empty() {
         request["postData"] = post_data;
     }
-    json!({
+    let mut entry = json!({
         "startedDateTime": c.received_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "time": 0,
         "request": request,
@@ -254,5 +254,9 @@ fn har_entry(c: &Capture, base: &str, mask: &Mask, answer: &Answer) -> serde_jso
         "timings": {"send": 0, "wait": 0, "receive": 0},
         "_captureId": c.id,
         "_clientIp": c.ip,
-    })
+    });
+    if let Some(verdict) = c.signature {
+        entry["_signature"] = json!(verdict);
+    }
+    entry
 }

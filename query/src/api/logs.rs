@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use common::capture::{CaptureDetail, CaptureSummary};
+use common::signing::Verdict;
 use common::store::LogQuery;
 use common::{cursor, ApiError, Capture};
 use serde::{Deserialize, Serialize};
@@ -39,6 +40,9 @@ pub struct LogParams {
     /// Only captures whose body contains this text (ASCII case-insensitive;
     /// the first 64 KiB of each body are searched).
     pub q: Option<String>,
+    /// Only captures with this signature verdict: `valid`, `invalid`,
+    /// `stale` or `missing`.
+    pub signature: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -139,6 +143,18 @@ impl LogParams {
                 .map(parse_header_filter)
                 .transpose()?,
             text: self.q.as_deref().map(parse_text).transpose()?,
+            signature: self
+                .signature
+                .as_deref()
+                .map(|raw| {
+                    Verdict::parse(raw).ok_or_else(|| {
+                        ApiError::bad_request(
+                            "invalid_signature_filter",
+                            "signature must be valid, invalid, stale or missing",
+                        )
+                    })
+                })
+                .transpose()?,
         })
     }
 }

@@ -7,6 +7,7 @@ mod forwards;
 mod json;
 mod logs;
 mod paths;
+mod replay_results;
 mod replays;
 mod stream;
 
@@ -54,6 +55,7 @@ fn api_router() -> OpenApiRouter<QueryState> {
         .routes(routes!(replays::start))
         .routes(routes!(replays::get, replays::cancel))
         .routes(routes!(replays::cancel_post))
+        .routes(routes!(replay_results::list))
         .merge(stream::openapi_router())
 }
 

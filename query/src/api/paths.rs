@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use common::paths::{CustomResponse, PathSettings};
+use common::signing::{SigningProfile, SigningSpec, SigningView};
 use common::{ApiError, PathId, PathInfo, StoreError};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -36,6 +37,11 @@ pub struct CreatePath {
     pub private: bool,
     /// Re-send every new capture to this base URL (allowlisted targets only).
     pub forward_url: Option<String>,
+    /// Verify every capture's provider signature with this profile; the
+    /// secret is write-only (answers show a fingerprint).
+    pub signing: Option<SigningSpec>,
+    /// Re-sign what is forwarded to `forward_url` for the target's secret.
+    pub forward_signing: Option<SigningSpec>,
 }
 
 /// Body of `PATCH /api/paths/{path_id}`: a field that is absent is left as
@@ -55,6 +61,14 @@ pub struct UpdatePath {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub forward_url: Option<Option<String>>,
+    /// A new signing profile; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<SigningSpec>)]
+    pub signing: Option<Option<SigningSpec>>,
+    /// A new profile for forwards; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<SigningSpec>)]
+    pub forward_signing: Option<Option<SigningSpec>>,
 }
 
 /// Tells "absent" (outer `None`, via `default`) from `null` (`Some(None)`).
@@ -79,6 +93,13 @@ pub struct PathView {
     pub private: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forward_url: Option<String>,
+    /// The signing profile: provider and a fingerprint of the secret, never
+    /// the secret itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing: Option<SigningView>,
+    /// The profile forwards are re-signed with (fingerprint only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forward_signing: Option<SigningView>,
     /// Only in the answer that created a private path; it is not stored and
     /// cannot be shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,6 +126,8 @@ impl PathView {
             ttl_seconds: path.settings.ttl_seconds,
             private: path.settings.read_token_sha256.is_some(),
             forward_url: path.settings.forward_url.clone(),
+            signing: path.signing.as_ref().map(SigningProfile::view),
+            forward_signing: path.forward_signing.as_ref().map(SigningProfile::view),
             read_token: None,
         }
     }
@@ -157,6 +180,12 @@ fn validate(
     Ok(())
 }
 
+/// A checked profile, or the 400 saying what is wrong with it.
+pub(crate) fn signing_profile(spec: &SigningSpec) -> Result<SigningProfile, ApiError> {
+    SigningProfile::from_spec(spec)
+        .map_err(|e| ApiError::bad_request("invalid_signing", e.to_string()))
+}
+
 /// A forward target must parse (400) and be allowed (403), like a replay's.
 async fn check_forward(state: &QueryState, raw: &str) -> Result<(), ApiError> {
     let url = crate::replay::send::parse_target(raw)
@@ -192,8 +221,16 @@ pub async fn create(
     if let Some(url) = &body.forward_url {
         check_forward(&state, url).await?;
     }
+    let signing = body.signing.as_ref().map(signing_profile).transpose()?;
+    let forward_signing = body
+        .forward_signing
+        .as_ref()
+        .map(signing_profile)
+        .transpose()?;
     let read_token = body.private.then(new_read_token);
     let mut path = PathInfo::new(path_id);
+    path.signing = signing;
+    path.forward_signing = forward_signing;
     path.settings = PathSettings {
         response: body.response,
         max_requests: body.max_requests,
@@ -251,8 +288,8 @@ pub async fn get(
     Ok(Json(PathView::new(&state, &path)))
 }
 
-/// Change a path's custom response or retention; takes effect on every
-/// ingest within a second.
+/// Change a path's custom response, retention, forward target or signing
+/// profile; takes effect on every ingest within a second.
 #[utoipa::path(patch, path = "/api/paths/{path_id}", tag = "paths",
     params(("path_id" = String, Path)),
     request_body(content = UpdatePath, content_type = "application/json"),
@@ -285,6 +322,12 @@ pub async fn update(
             check_forward(&state, url).await?;
         }
         path.settings.forward_url = forward;
+    }
+    if let Some(signing) = body.signing {
+        path.signing = signing.as_ref().map(signing_profile).transpose()?;
+    }
+    if let Some(signing) = body.forward_signing {
+        path.forward_signing = signing.as_ref().map(signing_profile).transpose()?;
     }
     if !state.store.update_path(&path).await? {
         return Err(not_found(&path.path_id));

@@ -4,15 +4,17 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
+use common::signing::{SigningProfile, SigningSpec};
 use common::ApiError;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::logs::{LogParams, MAX_LIMIT};
-use super::paths::existing;
+use super::paths::{existing, signing_profile};
 use crate::access::Access;
 use crate::replay::job::{self, JobOptions, JobState, ReplayJob, Work, STALE_AFTER};
 use crate::replay::run::{Pacing, DEFAULT_CONCURRENCY};
@@ -48,7 +50,33 @@ pub struct StartReplay {
     #[serde(default)]
     #[schema(value_type = Vec<Vec<String>>)]
     pub headers: Vec<(String, String)>,
+    /// Re-sign each request for the target's secret (provider + staging
+    /// secret; `hmac` also takes header, encoding, prefix), with a fresh
+    /// timestamp. Without it, requests are sent byte-exact.
+    pub signing: Option<SigningSpec>,
+    /// Re-sign with the signing profile stored on this path (typically the
+    /// staging path the target is), instead of giving the secret again.
+    /// Exclusive with `signing`.
+    pub signing_path: Option<String>,
+    /// Check everything and say what would be sent, without sending.
+    #[serde(default)]
+    pub dry_run: bool,
 }
+
+/// The answer to a dry run: nothing was sent and no job was made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DryRun {
+    pub dry_run: bool,
+    /// How many captures the job would send.
+    pub total: u64,
+    /// The first 20 of them, in sending order.
+    pub ids: Vec<Uuid>,
+    /// Requested ids that are not capture ids.
+    pub not_found: Vec<String>,
+}
+
+/// How many ids a dry run lists.
+const DRY_RUN_IDS: usize = 20;
 
 /// The logs filters (same meaning as on `GET /api/paths/{path_id}/logs`).
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -63,6 +91,8 @@ pub struct ReplayFilter {
     pub header: Option<String>,
     /// Body text.
     pub q: Option<String>,
+    /// Signature verdict: `valid`, `invalid`, `stale` or `missing`.
+    pub signature: Option<String>,
 }
 
 fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
@@ -75,6 +105,7 @@ fn bad(code: &'static str, message: impl Into<String>) -> ApiError {
     request_body = StartReplay,
     responses(
         (status = 202, description = "the job, started", body = ReplayJob),
+        (status = 200, description = "`dry_run`: what would be sent; nothing was", body = DryRun),
         (status = 400, description = "malformed target or options out of range", body = common::http_error::ErrorBody),
         (status = 403, description = "target not allowed (the message says why)", body = common::http_error::ErrorBody),
         (status = 404, body = common::http_error::ErrorBody),
@@ -84,7 +115,7 @@ pub async fn start(
     Path(path_id): Path<String>,
     access: Access,
     super::json::OptionalJson(body): super::json::OptionalJson<StartReplay>,
-) -> Result<(StatusCode, Json<ReplayJob>), ApiError> {
+) -> Result<Response, ApiError> {
     let body = body.ok_or_else(|| bad("invalid_json", "a JSON body with `target` is required"))?;
     let path = existing(&state, &path_id, &access).await?;
     let pacing = Pacing {
@@ -97,13 +128,35 @@ pub async fn start(
         .validate()
         .map_err(|m| bad("invalid_replay_options", m))?;
     let overrides = parse_overrides(&body.headers).map_err(|m| bad("invalid_headers", m))?;
+    let signing = match (&body.signing, &body.signing_path) {
+        (Some(_), Some(_)) => {
+            return Err(bad(
+                "invalid_signing",
+                "give either `signing` or `signing_path`, not both",
+            ))
+        }
+        (Some(spec), None) => Some(signing_profile(spec)?),
+        (None, Some(raw)) => {
+            let stored = existing(&state, raw, &access).await?;
+            Some(stored.signing.ok_or_else(|| {
+                bad(
+                    "invalid_signing",
+                    format!("path {raw:?} has no signing profile"),
+                )
+            })?)
+        }
+        (None, None) => None,
+    };
     let url = parse_target(&body.target).map_err(|e| bad("invalid_target", e.to_string()))?;
     let pinned =
         state.replays.allow.check(&url).await.map_err(|e| {
             ApiError::new(StatusCode::FORBIDDEN, "target_not_allowed", e.to_string())
         })?;
-    let target = Target::new(url.clone(), Some(pinned), overrides).map_err(ApiError::internal)?;
+    let target = Target::new(url.clone(), Some(pinned), overrides)
+        .map_err(ApiError::internal)?
+        .with_signing(signing.clone());
 
+    let explicit = body.ids.is_some();
     let (ids, not_found) = match (body.ids, body.filter) {
         (Some(_), Some(_)) => {
             return Err(bad(
@@ -136,6 +189,27 @@ pub async fn start(
         ),
     };
 
+    if body.dry_run {
+        let (mut ids, mut not_found) = (ids, not_found);
+        if explicit {
+            // Listed ids are only looked up when sent; a dry run checks them.
+            let mut found = Vec::with_capacity(ids.len());
+            for id in ids {
+                match state.store.get_capture(&path.path_id, id).await? {
+                    Some(_) => found.push(id),
+                    None => not_found.push(id.to_string()),
+                }
+            }
+            ids = found;
+        }
+        let dry = DryRun {
+            dry_run: true,
+            total: ids.len() as u64,
+            ids: ids.iter().take(DRY_RUN_IDS).copied().collect(),
+            not_found,
+        };
+        return Ok((StatusCode::OK, Json(dry)).into_response());
+    }
     let now = Utc::now();
     let job = ReplayJob {
         job_id: Uuid::now_v7(),
@@ -145,6 +219,7 @@ pub async fn start(
         options: JobOptions {
             pacing: pacing.clone(),
             headers: body.headers,
+            signing: signing.as_ref().map(SigningProfile::view),
         },
         created_at: now,
         updated_at: now,
@@ -155,6 +230,7 @@ pub async fn start(
         failed: 0,
         errors: 0,
         not_found,
+        summary: Default::default(),
         results: Vec::new(),
     };
     let work = Work {
@@ -171,7 +247,7 @@ pub async fn start(
         &state.shutdown,
     )
     .await?;
-    Ok((StatusCode::ACCEPTED, Json(job)))
+    Ok((StatusCode::ACCEPTED, Json(job)).into_response())
 }
 
 /// Ids of the captures a filter selects, oldest first.
@@ -188,6 +264,7 @@ async fn matching(
         until: f.until,
         header: f.header,
         q: f.q,
+        signature: f.signature,
     };
     let mut q = params.to_query()?;
     let mut ids = Vec::new();
@@ -209,7 +286,11 @@ async fn matching(
     Ok(ids)
 }
 
-async fn load(state: &QueryState, raw: &str, access: &Access) -> Result<ReplayJob, ApiError> {
+pub(super) async fn load(
+    state: &QueryState,
+    raw: &str,
+    access: &Access,
+) -> Result<ReplayJob, ApiError> {
     let not_found = || ApiError::not_found("replay_not_found", "no such replay job");
     let id = Uuid::try_parse(raw).map_err(|_| not_found())?;
     let mut record = state

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use common::signing::SigningProfile;
 use common::{Bus, Capture, PathId, Store};
 use serde::Serialize;
 use tokio::sync::{broadcast, Semaphore};
@@ -146,7 +147,16 @@ pub async fn run(
                     }
                 },
             };
-            deliver(&capture, &url, &allow, &forwards, &shutdown).await;
+            // The registry's copy of the path never holds secrets: the
+            // re-signing profile comes from the store.
+            let signing = match store.get_path(&capture.path_id).await {
+                Ok(path) => path.and_then(|p| p.forward_signing),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no forward signing profile: store unavailable");
+                    None
+                }
+            };
+            deliver(&capture, &url, signing, &allow, &forwards, &shutdown).await;
             drop(slot);
         });
     }
@@ -161,16 +171,18 @@ fn forward_url(bus: &Bus, path: &PathId) -> Option<String> {
 async fn deliver(
     capture: &Capture,
     url: &str,
+    signing: Option<SigningProfile>,
     allow: &Allowlist,
     forwards: &Forwards,
     shutdown: &CancellationToken,
 ) {
     let mut backoff = Duration::from_millis(500);
     for attempt in 1..=MAX_ATTEMPTS {
-        let (status, latency_ms, error) = match send_once(capture, url, allow).await {
-            Ok(outcome) => (outcome.status, outcome.latency_ms, outcome.error),
-            Err(e) => (None, 0.0, Some(e)),
-        };
+        let (status, latency_ms, error) =
+            match send_once(capture, url, signing.clone(), allow).await {
+                Ok(outcome) => (outcome.status, outcome.latency_ms, outcome.error),
+                Err(e) => (None, 0.0, Some(e)),
+            };
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
         forwards.record(
             &capture.path_id,
@@ -200,10 +212,13 @@ async fn deliver(
 async fn send_once(
     capture: &Capture,
     url: &str,
+    signing: Option<SigningProfile>,
     allow: &Allowlist,
 ) -> Result<super::send::Outcome, String> {
     let url = parse_target(url).map_err(|e| e.to_string())?;
     let pinned = allow.check(&url).await.map_err(|e| e.to_string())?;
-    let target = Target::new(url, Some(pinned), Vec::new()).map_err(|e| e.to_string())?;
+    let target = Target::new(url, Some(pinned), Vec::new())
+        .map_err(|e| e.to_string())?
+        .with_signing(signing);
     Ok(target.send(capture).await)
 }

@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use common::store::ReplayJobRecord;
+use common::signing::SigningView;
+use common::store::{ReplayJobRecord, ReplayResultRecord};
 use common::{Capture, PathId, Store, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
@@ -24,8 +25,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::allow::Allowlist;
+use super::results;
 use super::run::{self, Pacing, Tally};
 use super::send::{Outcome, Target};
+use super::summary::JobSummary;
 
 /// How often a running job is saved.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
@@ -68,6 +71,10 @@ pub struct JobOptions {
     /// Extra or overriding headers, `[name, value]` pairs.
     #[schema(value_type = Vec<Vec<String>>)]
     pub headers: Vec<(String, String)>,
+    /// The profile requests are re-signed with: provider and fingerprint
+    /// only (the secret stays in memory, with the running job).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing: Option<SigningView>,
 }
 
 /// A replay job and its progress.
@@ -94,12 +101,19 @@ pub struct ReplayJob {
     pub errors: u64,
     /// Requested ids that are not captures of this path; not sent.
     pub not_found: Vec<String>,
+    /// Counts per status class and p50/p99 time to answer, as of the
+    /// last save.
+    #[serde(default)]
+    pub summary: JobSummary,
     /// One entry per capture sent, in the order they completed.
     pub results: Vec<Outcome>,
 }
 
 impl ReplayJob {
-    fn apply(&mut self, outcome: Outcome) {
+    /// Counts the outcome in; returns the row that records its answer.
+    fn apply(&mut self, mut outcome: Outcome) -> ReplayResultRecord {
+        let answer = results::row(self.job_id, self.results.len() as i64 + 1, &outcome);
+        outcome.answer = None;
         let mut tally = Tally::default();
         tally.add(&outcome);
         self.sent += tally.sent;
@@ -107,9 +121,12 @@ impl ReplayJob {
         self.failed += tally.non_2xx + tally.errors;
         self.errors += tally.errors;
         self.results.push(outcome);
+        answer
     }
 
-    pub fn record(&self) -> ReplayJobRecord {
+    /// The job to store, its summary brought up to date.
+    pub fn record(&mut self) -> ReplayJobRecord {
+        self.summary = JobSummary::of(&self.results);
         ReplayJobRecord {
             id: self.job_id,
             path_id: self.path_id.clone(),
@@ -266,6 +283,7 @@ async fn execute(
                             status: None,
                             latency_ms: 0.0,
                             error: Some(format!("could not load the capture: {e}")),
+                            answer: None,
                         };
                         if tx.send(outcome).await.is_err() {
                             return;
@@ -286,13 +304,15 @@ async fn execute(
     let recorder = async {
         let mut tick = tokio::time::interval(SAVE_EVERY);
         tick.tick().await;
+        let mut answers = Vec::new();
         loop {
             tokio::select! {
                 outcome = rx.recv() => match outcome {
-                    Some(o) => lock(&job).apply(o),
+                    Some(o) => answers.push(lock(&job).apply(o)),
                     None => break,
                 },
                 _ = tick.tick() => {
+                    save_answers(store, &mut answers).await;
                     let record = { let mut j = lock(&job); j.updated_at = Utc::now(); j.record() };
                     match store.save_replay_job(&record).await {
                         // Cancelled (or judged dead) elsewhere: stop.
@@ -306,6 +326,8 @@ async fn execute(
                 }
             }
         }
+        // Before the final save: a job seen `done` has all its answers stored.
+        save_answers(store, &mut answers).await;
     };
     tokio::join!(sender, recorder);
     loader.abort();
@@ -330,4 +352,15 @@ async fn execute(
 
 fn lock(job: &Mutex<ReplayJob>) -> std::sync::MutexGuard<'_, ReplayJob> {
     job.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Stores the answers gathered since the last save; a failure is logged
+/// (the job's own counts and outcomes are unaffected).
+async fn save_answers(store: &Store, answers: &mut Vec<ReplayResultRecord>) {
+    // Bounded statements: SQLite takes at most 32,766 parameters (9 a row).
+    for chunk in std::mem::take(answers).chunks(500) {
+        if let Err(e) = store.save_replay_results(chunk).await {
+            tracing::warn!(error = %e, rows = chunk.len(), "replay answers not saved");
+        }
+    }
 }

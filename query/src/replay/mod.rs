@@ -5,7 +5,9 @@
 //! - [`run`]: pacing (rate, original timing), concurrency, order;
 //! - [`allow`]: which targets server-side replay may reach (SSRF guard);
 //! - [`job`]: server-side replay jobs, persisted in the store;
-//! - [`forward`]: per-path `forward_url`, re-sending each new capture.
+//! - [`forward`]: per-path `forward_url`, re-sending each new capture;
+//! - [`results`]: what targets answered, stored per job request;
+//! - [`summary`]: a job's counts per status class and latency percentiles.
 //!
 //! The `replay` and `forward` subcommands of the binary use `send` and `run`
 //! too, without the allowlist (they run with the user's own rights).
@@ -13,8 +15,10 @@
 pub mod allow;
 pub mod forward;
 pub mod job;
+pub mod results;
 pub mod run;
 pub mod send;
+pub mod summary;
 
 pub use allow::Allowlist;
 pub use run::{Pacing, Tally};

@@ -11,6 +11,10 @@
 //! that name); then `X-CallbackListener-Replay-Of: <capture id>`. The body is
 //! the exact captured bytes.
 //!
+//! With a signing profile ([`Target::with_signing`]), the capture's signature
+//! headers are recomputed for the profile's secret, timestamped at sending
+//! (see `common::signing`); nothing else changes, the body least of all.
+//!
 //! Documented rewrites beyond those: headers of the same name are sent
 //! together (at the position of the first one), and the HTTP client adds
 //! `accept: */*` when the original had no `accept` header.
@@ -18,7 +22,9 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::Capture;
+use bytes::Bytes;
+use common::signing::SigningProfile;
+use common::{Capture, Header};
 use reqwest::header::{HeaderName, HeaderValue};
 use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
@@ -100,6 +106,7 @@ pub struct Target {
     base: Url,
     client: reqwest::Client,
     overrides: Vec<(HeaderName, HeaderValue)>,
+    signing: Option<SigningProfile>,
 }
 
 /// What happened to one replayed capture.
@@ -112,6 +119,49 @@ pub struct Outcome {
     pub latency_ms: f64,
     /// Connection refused, timeout, ...; absent when the target answered.
     pub error: Option<String>,
+    /// The answer's headers and first bytes, recorded per job (not part of
+    /// the job document).
+    #[serde(skip)]
+    pub answer: Option<Box<Answer>>,
+}
+
+/// What a target answered beyond its status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub headers: Vec<Header>,
+    /// The first [`KEPT_BODY`] bytes of the body.
+    pub body: Bytes,
+    pub body_truncated: bool,
+}
+
+/// How much of each answer's body is kept.
+pub const KEPT_BODY: usize = 64 << 10;
+
+/// Reads the whole answer (so the connection can be reused), keeping its
+/// headers and the first [`KEPT_BODY`] bytes.
+async fn answer_of(mut response: reqwest::Response) -> Answer {
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(name, value)| Header {
+            name: name.as_str().to_owned(),
+            value: Bytes::copy_from_slice(value.as_bytes()),
+        })
+        .collect();
+    let mut body = Vec::new();
+    let mut body_truncated = false;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = KEPT_BODY - body.len();
+        if chunk.len() > room {
+            body_truncated = true;
+        }
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    Answer {
+        headers,
+        body: Bytes::from(body),
+        body_truncated,
+    }
 }
 
 impl Outcome {
@@ -142,7 +192,14 @@ impl Target {
             base,
             client: builder.build()?,
             overrides,
+            signing: None,
         })
+    }
+
+    /// Re-sign every request for this profile (a staging secret).
+    pub fn with_signing(mut self, signing: Option<SigningProfile>) -> Self {
+        self.signing = signing;
+        self
     }
 
     pub fn base(&self) -> &Url {
@@ -166,7 +223,19 @@ impl Target {
         let method = Method::from_bytes(capture.method.as_bytes())
             .map_err(|_| format!("method {:?} cannot be sent", capture.method))?;
         let mut builder = self.client.request(method, self.url_for(capture));
-        for h in &capture.headers {
+        let resigned;
+        let headers = match &self.signing {
+            Some(profile) => {
+                let mut headers = capture.headers.clone();
+                profile
+                    .resign(&mut headers, &capture.body, chrono::Utc::now())
+                    .map_err(|e| e.to_string())?;
+                resigned = headers;
+                &resigned
+            }
+            None => &capture.headers,
+        };
+        for h in headers {
             let name = h.name.to_ascii_lowercase();
             if hop_by_hop(&name) || self.overrides.iter().any(|(n, _)| n.as_str() == name) {
                 continue;
@@ -200,13 +269,13 @@ impl Target {
         match result {
             Ok(response) => {
                 let status = response.status().as_u16();
-                // Drain the answer so the connection can be reused.
-                let _ = response.bytes().await;
+                let answer = answer_of(response).await;
                 Outcome {
                     capture_id: capture.id,
                     status: Some(status),
                     latency_ms,
                     error: None,
+                    answer: Some(Box::new(answer)),
                 }
             }
             Err(error) => Outcome {
@@ -214,6 +283,7 @@ impl Target {
                 status: None,
                 latency_ms,
                 error: Some(error),
+                answer: None,
             },
         }
     }

@@ -194,7 +194,11 @@ impl JetStreamBus {
             return Ok(());
         }
         let write = tracing::info_span!("store.insert_batch", batch = captures.len());
-        let positions = match store.insert_batch(&captures).instrument(write).await {
+        let stored = async {
+            store.judge_signatures(&mut captures).await?;
+            store.insert_batch(&captures).await
+        };
+        let positions = match stored.instrument(write).await {
             Ok(positions) => positions,
             Err(e) => {
                 tracing::warn!(error = %e, batch = captures.len(), "store insert failed; batch will be redelivered");
