@@ -197,10 +197,19 @@ async fn a_deleted_stream_and_consumer_are_declared_again_without_a_restart() {
     // The first publishes find no stream; they are retried while the
     // stream is declared again, within the publish timeout.
     bus.publish(capture("repair", b"after")).await.unwrap();
+    // The capture stream comes back first (the publish above needs only
+    // it); the rest follow in the same repair.
     for name in assets(&stream) {
-        js.get_stream(&name)
-            .await
-            .unwrap_or_else(|e| panic!("{name} not declared again: {e}"));
+        eventually(
+            Duration::from_secs(10),
+            &format!("{name} declared again"),
+            || {
+                let js = js.clone();
+                let name = name.clone();
+                async move { js.get_stream(&name).await.is_ok() }
+            },
+        )
+        .await;
     }
     eventually(
         Duration::from_secs(30),
