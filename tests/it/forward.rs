@@ -69,6 +69,21 @@ async fn new_captures_are_forwarded_exactly_and_recorded(shape: Shape) {
     assert!(attempts
         .iter()
         .all(|a| a["status"] == 200 && a["attempt"] == 1));
+    // Each attempt keeps what the target answered: here, ingest's receipt.
+    for a in &attempts {
+        let answer = &a["answer"];
+        assert!(
+            answer["headers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|h| h[0] == "content-type" && h[1] == "application/json"),
+            "{a}"
+        );
+        let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+        assert_eq!(body["status"], "received", "{a}");
+        assert_eq!(answer["body_truncated"], false);
+    }
     app.stop().await;
 }
 

@@ -4,70 +4,29 @@
 //!
 //! Driven by the bus's `committed_here` feed, so in the split shape exactly
 //! one query process forwards a given capture (at least once: a capture
-//! redelivered after a crash may be forwarded again). Attempts are kept in
-//! memory, the newest [`KEEP`] per path.
+//! redelivered after a crash may be forwarded again). Attempts and the
+//! answers to them are kept in memory (`forward_log.rs`).
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use common::signing::SigningProfile;
 use common::{Bus, Capture, PathId, Store};
-use serde::Serialize;
 use tokio::sync::{broadcast, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::allow::Allowlist;
+pub use super::forward_log::{Attempt, Forwards};
 use super::send::{parse_target, Target};
 
 /// Attempts per capture before giving up.
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Deliveries in flight at once, across paths.
 const IN_FLIGHT: usize = 32;
-/// Attempts remembered per path.
-pub const KEEP: usize = 200;
-
-/// One delivery attempt of one capture.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Attempt {
-    pub capture_id: Uuid,
-    /// 1 for the first try.
-    pub attempt: u32,
-    pub target: String,
-    /// The target's status; absent when it did not answer.
-    pub status: Option<u16>,
-    pub latency_ms: f64,
-    pub error: Option<String>,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Default)]
-pub struct Forwards {
-    log: Mutex<HashMap<PathId, VecDeque<Attempt>>>,
-}
-
-impl Forwards {
-    fn record(&self, path: &PathId, attempt: Attempt) {
-        let mut log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        let entries = log.entry(path.clone()).or_default();
-        if entries.len() == KEEP {
-            entries.pop_back();
-        }
-        entries.push_front(attempt);
-    }
-
-    /// Newest first.
-    pub fn of(&self, path: &PathId) -> Vec<Attempt> {
-        let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        log.get(path)
-            .map(|e| e.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-}
 
 /// A capture waiting for a delivery slot.
 enum Pending {
@@ -178,10 +137,15 @@ async fn deliver(
 ) {
     let mut backoff = Duration::from_millis(500);
     for attempt in 1..=MAX_ATTEMPTS {
-        let (status, latency_ms, error) =
+        let (status, latency_ms, error, answer) =
             match send_once(capture, url, signing.clone(), allow).await {
-                Ok(outcome) => (outcome.status, outcome.latency_ms, outcome.error),
-                Err(e) => (None, 0.0, Some(e)),
+                Ok(outcome) => (
+                    outcome.status,
+                    outcome.latency_ms,
+                    outcome.error,
+                    outcome.answer,
+                ),
+                Err(e) => (None, 0.0, Some(e), None),
             };
         let delivered = status.is_some_and(|s| (200..300).contains(&s));
         forwards.record(
@@ -194,6 +158,7 @@ async fn deliver(
                 latency_ms,
                 error,
                 at: Utc::now(),
+                answer: answer.map(|a| super::forward_log::AnswerView::of(&a)),
             },
         );
         if delivered || attempt == MAX_ATTEMPTS {

@@ -6,6 +6,7 @@
 //! - [`allow`]: which targets server-side replay may reach (SSRF guard);
 //! - [`job`]: server-side replay jobs, persisted in the store;
 //! - [`forward`]: per-path `forward_url`, re-sending each new capture;
+//! - [`forward_log`]: the attempts it made and what targets answered;
 //! - [`results`]: what targets answered, stored per job request;
 //! - [`summary`]: a job's counts per status class and latency percentiles.
 //!
@@ -14,6 +15,7 @@
 
 pub mod allow;
 pub mod forward;
+pub mod forward_log;
 pub mod job;
 pub mod results;
 pub mod run;
