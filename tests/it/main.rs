@@ -18,6 +18,7 @@ mod openapi;
 mod operate;
 mod replay;
 mod replay_cli;
+mod replay_restart;
 mod replay_summary;
 mod resign;
 mod resign_cli;

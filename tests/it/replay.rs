@@ -23,7 +23,7 @@ fn body_of(i: usize) -> Vec<u8> {
 }
 
 /// Sends `n` varied webhooks to `path` and returns their ids, oldest first.
-async fn fill(app: &App, path: &str, n: usize) -> Vec<String> {
+pub(crate) async fn fill(app: &App, path: &str, n: usize) -> Vec<String> {
     let sent: Vec<usize> = futures::stream::iter(0..n)
         .map(|i| async move {
             let rest = if i % 3 == 0 {
@@ -93,7 +93,7 @@ fn header(d: &Value, name: &str) -> Option<String> {
         .and_then(|p| p[1].as_str().map(str::to_owned))
 }
 
-async fn start(app: &App, path: &str, body: Value) -> reqwest::Response {
+pub(crate) async fn start(app: &App, path: &str, body: Value) -> reqwest::Response {
     app.client
         .post(format!("{}/api/paths/{path}/replay", app.api))
         .json(&body)
@@ -365,33 +365,6 @@ async fn a_job_can_be_cancelled(shape: Shape) {
     let sent = later["sent"].as_u64().unwrap();
     assert!(sent < 20, "{sent} sent after cancel");
     app.stop().await;
-}
-
-/// A job whose process stops is reported interrupted after a restart, never
-/// as running or done.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_cut_by_a_restart_is_interrupted() {
-    let dir = std::env::temp_dir().join(testkit::unique("cl-replay-"));
-    let db = format!("sqlite://{}/app.db", dir.display());
-    let app = crate::support::spawn_standalone_on(&db, None).await;
-    let (a, b) = (app.new_path().await, app.new_path().await);
-    fill(&app, &a, 10).await;
-    let r = start(
-        &app,
-        &a,
-        json!({"target": format!("{}/webhook/{b}", app.ingest), "rate": 1}),
-    )
-    .await;
-    let job: Value = r.json().await.unwrap();
-    let id = job["job_id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    app.stop().await;
-    let app = crate::support::spawn_standalone_on(&db, None).await;
-    let job = app.get_json(&format!("/api/replays/{id}")).await;
-    assert_eq!(job["state"], "interrupted", "{job}");
-    assert!(job["sent"].as_u64().unwrap() < 10);
-    app.stop().await;
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 both_shapes!(

@@ -1,19 +1,22 @@
-//! Postgres store for the split shape. Batches go in as one `INSERT ...
-//! SELECT FROM UNNEST(...)` under an advisory lock that serialises batch
-//! commits (so positions follow commit order): a redelivered capture is
-//! skipped rather than doubled.
+//! SQLite store for the standalone shape: one file, WAL mode, and
+//! `synchronous=FULL` so a committed batch survives a crash of the machine,
+//! not just of the process (group commit keeps that affordable).
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::rows::headers_from_columns;
 use super::signing::{signing_from_json, signing_to_json, verdict_from};
-use super::{like_escape, Committed, LogQuery, StoreBackend, StoreError};
+use super::{Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
@@ -21,25 +24,34 @@ use crate::signing::SigningProfile;
 
 /// See `StoreBackend::resume_position`.
 const RESUME_POSITION: &str = "SELECT COALESCE( \
-       (SELECT position FROM captures WHERE id = $1), \
-       (SELECT position - 1 FROM captures WHERE id > $1 ORDER BY id LIMIT 1), \
+       (SELECT position FROM captures WHERE id = ?1), \
+       (SELECT position - 1 FROM captures WHERE id > ?1 ORDER BY id LIMIT 1), \
        (SELECT last FROM capture_head))";
 
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
                                content_type, body_size, received_at, signature";
 
-pub struct PostgresStore {
-    pool: PgPool,
+pub struct SqliteStore {
+    pool: SqlitePool,
 }
 
-impl PostgresStore {
+impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10));
+        if let Some(dir) = options.get_filename().parent() {
+            if !dir.as_os_str().is_empty() {
+                std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+            }
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
             .await?;
-        sqlx::migrate!("../migrations")
+        sqlx::migrate!("./migrations_sqlite")
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(e.into()))?;
@@ -47,35 +59,27 @@ impl PostgresStore {
     }
 }
 
+fn micros(t: DateTime<Utc>) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us).ok_or_else(|| StoreError::Corrupt(format!("time {us}")))
+}
+
 fn path_id(raw: String) -> Result<PathId, StoreError> {
     PathId::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-fn summary(row: &PgRow) -> Result<CaptureSummary, StoreError> {
-    Ok(CaptureSummary {
-        id: row.try_get("id")?,
-        path_id: row.try_get("path_id")?,
-        method: row.try_get("method")?,
-        subpath: row.try_get("subpath")?,
-        query_string: row.try_get("query_string")?,
-        ip: row.try_get("ip")?,
-        user_agent: row.try_get("user_agent")?,
-        content_type: row.try_get("content_type")?,
-        body_size: row.try_get::<i64, _>("body_size")? as u64,
-        received_at: row.try_get("received_at")?,
-        signature: verdict_from(row.try_get("signature")?)?,
-    })
-}
-
-fn path_info(row: &PgRow) -> Result<PathInfo, StoreError> {
-    let settings: String = row.try_get("settings")?;
+fn path_info(r: &SqliteRow) -> Result<PathInfo, StoreError> {
+    let settings: String = r.try_get("settings")?;
     Ok(PathInfo {
-        path_id: path_id(row.try_get("path_id")?)?,
-        created_at: row.try_get("created_at")?,
+        path_id: path_id(r.try_get("path_id")?)?,
+        created_at: from_micros(r.try_get("created_at")?)?,
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        signing: signing_from_json(row.try_get("signing")?)?,
-        forward_signing: signing_from_json(row.try_get("forward_signing")?)?,
+        signing: signing_from_json(r.try_get("signing")?)?,
+        forward_signing: signing_from_json(r.try_get("forward_signing")?)?,
     })
 }
 
@@ -83,7 +87,7 @@ fn settings_json(path: &PathInfo) -> String {
     serde_json::to_string(&path.settings).expect("settings serialize")
 }
 
-fn capture(r: &PgRow) -> Result<Capture, StoreError> {
+fn capture(r: &SqliteRow) -> Result<Capture, StoreError> {
     let (headers, header_order) =
         headers_from_columns(r.try_get("headers")?, r.try_get("header_names")?)?;
     Ok(Capture {
@@ -96,123 +100,73 @@ fn capture(r: &PgRow) -> Result<Capture, StoreError> {
         header_order,
         body: r.try_get::<Vec<u8>, _>("body")?.into(),
         ip: r.try_get("ip")?,
-        received_at: r.try_get("received_at")?,
+        received_at: from_micros(r.try_get("received_at")?)?,
         signature: verdict_from(r.try_get("signature")?)?,
     })
 }
 
 const FULL_COLUMNS: &str =
-    "id, path_id, method, subpath, query_string, headers::text AS headers, header_names, \
-     body, ip, received_at, signature";
+    "id, path_id, method, subpath, query_string, headers, header_names, body, ip, received_at, \
+     signature";
 
-/// The indexed expression of migration 0002: the lower-cased first 64 KiB of
-/// the body in `encode(..., 'escape')` form.
-const BODY_TEXT: &str = "lower(encode(substring(body FROM 1 FOR 65536), 'escape'))";
-
-/// Search text in the form `BODY_TEXT` has: backslash doubled, NUL and
-/// non-ASCII bytes as `\ooo` octal escapes.
-fn escape_encoded(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.to_lowercase().bytes() {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            0 | 0x80..=0xff => out.push_str(&format!("\\{b:03o}")),
-            _ => out.push(b as char),
-        }
-    }
-    out
+fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
+    Ok(CaptureSummary {
+        id: row.try_get("id")?,
+        path_id: row.try_get("path_id")?,
+        method: row.try_get("method")?,
+        subpath: row.try_get("subpath")?,
+        query_string: row.try_get("query_string")?,
+        ip: row.try_get("ip")?,
+        user_agent: row.try_get("user_agent")?,
+        content_type: row.try_get("content_type")?,
+        body_size: row.try_get::<i64, _>("body_size")? as u64,
+        received_at: from_micros(row.try_get("received_at")?)?,
+        signature: verdict_from(row.try_get("signature")?)?,
+    })
 }
 
-/// `WHERE` conditions of a log query (after `path_id = $1`).
-fn push_filters(sql: &mut QueryBuilder<Postgres>, q: &LogQuery) {
-    if let Some(before) = q.before {
-        sql.push(" AND id < ").push_bind(before);
-    }
-    if let Some(method) = &q.method {
-        sql.push(" AND method = ").push_bind(method.clone());
-    }
-    if let Some(since) = q.since {
-        sql.push(" AND received_at >= ").push_bind(since);
-    }
-    if let Some(until) = q.until {
-        sql.push(" AND received_at < ").push_bind(until);
-    }
-    if let Some(verdict) = q.signature {
-        sql.push(" AND signature = ").push_bind(verdict.as_str());
-    }
-    match &q.header {
-        Some((name, Some(value))) => {
-            // Containment, served by the jsonb_path_ops index.
-            sql.push(" AND headers @> jsonb_build_array(jsonb_build_array(")
-                .push_bind(name.clone())
-                .push("::text, ")
-                .push_bind(value.clone())
-                .push("::text))");
-        }
-        Some((name, None)) => {
-            sql.push(" AND EXISTS (SELECT 1 FROM jsonb_array_elements(headers) h WHERE h->>0 = ")
-                .push_bind(name.clone())
-                .push(")");
-        }
-        None => {}
-    }
-    if let Some(text) = &q.text {
-        sql.push(format!(" AND {BODY_TEXT} LIKE "))
-            .push_bind(format!("%{}%", like_escape(&escape_encoded(text))))
-            .push(" ESCAPE '\\'");
-    }
-}
+mod filters;
 
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
-}
+use filters::push_filters;
 
 #[async_trait]
-impl StoreBackend for PostgresStore {
+impl StoreBackend for SqliteStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO paths (path_id, created_at, settings, signing, forward_signing) \
-             VALUES ($1, $2, $3::jsonb, $4, $5)",
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(path.path_id.as_str())
-        .bind(path.created_at)
+        .bind(micros(path.created_at))
         .bind(settings_json(path))
         .bind(signing_to_json(path.signing.as_ref()))
         .bind(signing_to_json(path.forward_signing.as_ref()))
         .execute(&self.pool)
-        .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict
-            } else {
-                e.into()
-            }
-        })?;
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Conflict);
+        }
         Ok(())
     }
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
-        sqlx::query(
-            "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing \
-             FROM paths WHERE path_id = $1",
-        )
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await?
-        .as_ref()
-        .map(path_info)
-        .transpose()
+        sqlx::query("SELECT path_id, created_at, settings, signing, forward_signing FROM paths WHERE path_id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(path_info)
+            .transpose()
     }
 
     async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE paths SET settings = $1::jsonb, signing = $3, forward_signing = $4 \
-             WHERE path_id = $2",
+            "UPDATE paths SET settings = ?, signing = ?, forward_signing = ? WHERE path_id = ?",
         )
         .bind(settings_json(path))
-        .bind(path.path_id.as_str())
         .bind(signing_to_json(path.signing.as_ref()))
         .bind(signing_to_json(path.forward_signing.as_ref()))
+        .bind(path.path_id.as_str())
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() > 0)
@@ -220,8 +174,8 @@ impl StoreBackend for PostgresStore {
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
         sqlx::query(
-            "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing \
-             FROM paths ORDER BY created_at DESC",
+            "SELECT path_id, created_at, settings, signing, forward_signing FROM paths \
+             ORDER BY created_at DESC",
         )
         .fetch_all(&self.pool)
         .await?
@@ -234,16 +188,16 @@ impl StoreBackend for PostgresStore {
         &self,
         ids: &[&str],
     ) -> Result<Vec<(String, SigningProfile)>, StoreError> {
-        super::signing::pg_profiles(&self.pool, ids).await
+        super::signing::sqlite_profiles(&self.pool, ids).await
     }
 
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM paths WHERE path_id = $1")
+        let done = sqlx::query("DELETE FROM paths WHERE path_id = ?")
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM captures WHERE path_id = $1")
+        sqlx::query("DELETE FROM captures WHERE path_id = ?")
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
@@ -252,13 +206,29 @@ impl StoreBackend for PostgresStore {
     }
 
     async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError> {
-        super::positions::pg_insert_batch(&self.pool, captures).await
+        super::positions::sqlite_insert_batch(&self.pool, captures).await
     }
 
     async fn head(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar("SELECT last FROM capture_head")
             .fetch_one(&self.pool)
             .await?)
+    }
+
+    async fn list_captures(
+        &self,
+        path: &PathId,
+        q: &LogQuery,
+    ) -> Result<Vec<CaptureSummary>, StoreError> {
+        let mut sql = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {SUMMARY_COLUMNS} FROM captures WHERE path_id = "
+        ));
+        sql.push_bind(path.as_str());
+        push_filters(&mut sql, q);
+        sql.push(" ORDER BY id DESC LIMIT ")
+            .push_bind(q.limit as i64);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(summary).collect()
     }
 
     async fn list_positions(
@@ -268,7 +238,7 @@ impl StoreBackend for PostgresStore {
         upto: i64,
         limit: u32,
     ) -> Result<Vec<(i64, CaptureSummary)>, StoreError> {
-        let mut sql = QueryBuilder::<Postgres>::new(format!(
+        let mut sql = QueryBuilder::<Sqlite>::new(format!(
             "SELECT position, {SUMMARY_COLUMNS} FROM captures WHERE position > "
         ));
         sql.push_bind(after)
@@ -292,26 +262,10 @@ impl StoreBackend for PostgresStore {
             .await?)
     }
 
-    async fn list_captures(
-        &self,
-        path: &PathId,
-        q: &LogQuery,
-    ) -> Result<Vec<CaptureSummary>, StoreError> {
-        let mut sql = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {SUMMARY_COLUMNS} FROM captures WHERE path_id = "
-        ));
-        sql.push_bind(path.as_str());
-        push_filters(&mut sql, q);
-        sql.push(" ORDER BY id DESC LIMIT ")
-            .push_bind(q.limit as i64);
-        let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter().map(summary).collect()
-    }
-
     async fn get_capture(&self, path: &PathId, id: Uuid) -> Result<Option<Capture>, StoreError> {
         // Safe: built only from our own column list constant; the values are binds.
         sqlx::query(AssertSqlSafe(format!(
-            "SELECT {FULL_COLUMNS} FROM captures WHERE path_id = $1 AND id = $2"
+            "SELECT {FULL_COLUMNS} FROM captures WHERE path_id = ? AND id = ?"
         )))
         .bind(path.as_str())
         .bind(id)
@@ -323,7 +277,7 @@ impl StoreBackend for PostgresStore {
     }
 
     async fn list_full(&self, path: &PathId, q: &LogQuery) -> Result<Vec<Capture>, StoreError> {
-        let mut sql = QueryBuilder::<Postgres>::new(format!(
+        let mut sql = QueryBuilder::<Sqlite>::new(format!(
             "SELECT {FULL_COLUMNS} FROM captures WHERE path_id = "
         ));
         sql.push_bind(path.as_str());
@@ -335,7 +289,7 @@ impl StoreBackend for PostgresStore {
     }
 
     async fn clear_captures(&self, path: &PathId) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM captures WHERE path_id = $1")
+        let done = sqlx::query("DELETE FROM captures WHERE path_id = ?")
             .bind(path.as_str())
             .execute(&self.pool)
             .await?;
@@ -352,23 +306,23 @@ impl StoreBackend for PostgresStore {
         let mut deleted = 0;
         if let Some(keep) = keep_newest {
             deleted += sqlx::query(
-                "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE path_id = $1 \
-                 ORDER BY id DESC OFFSET $2 LIMIT $3)",
+                "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE path_id = ? \
+                 ORDER BY id DESC LIMIT ? OFFSET ?)",
             )
             .bind(path.as_str())
-            .bind(keep as i64)
             .bind(limit as i64)
+            .bind(keep as i64)
             .execute(&self.pool)
             .await?
             .rows_affected();
         }
         if let Some(cutoff) = older_than {
             deleted += sqlx::query(
-                "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE path_id = $1 \
-                 AND received_at < $2 LIMIT $3)",
+                "DELETE FROM captures WHERE id IN (SELECT id FROM captures WHERE path_id = ? \
+                 AND received_at < ? LIMIT ?)",
             )
             .bind(path.as_str())
-            .bind(cutoff)
+            .bind(micros(cutoff))
             .bind(limit as i64)
             .execute(&self.pool)
             .await?
@@ -382,26 +336,26 @@ impl StoreBackend for PostgresStore {
         Ok(())
     }
     async fn save_replay_job(&self, job: &super::ReplayJobRecord) -> Result<String, StoreError> {
-        super::replay_jobs::pg_save(&self.pool, job).await
+        super::replay_jobs::sqlite_save(&self.pool, job).await
     }
 
     async fn get_replay_job(&self, id: Uuid) -> Result<Option<super::ReplayJobRecord>, StoreError> {
-        super::replay_jobs::pg_get(&self.pool, id).await
+        super::replay_jobs::sqlite_get(&self.pool, id).await
     }
 
     async fn finish_replay_job(&self, id: Uuid, to: &str) -> Result<Option<String>, StoreError> {
-        super::replay_jobs::pg_finish(&self.pool, id, to).await
+        super::replay_jobs::sqlite_finish(&self.pool, id, to).await
     }
 
     async fn interrupt_stale_replay_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        super::replay_jobs::pg_interrupt_stale(&self.pool, before).await
+        super::replay_jobs::sqlite_interrupt_stale(&self.pool, before).await
     }
 
     async fn save_replay_results(
         &self,
         rows: &[super::ReplayResultRecord],
     ) -> Result<(), StoreError> {
-        super::replay_results::pg_insert(&self.pool, rows).await
+        super::replay_results::sqlite_insert(&self.pool, rows).await
     }
 
     async fn list_replay_results(
@@ -410,6 +364,6 @@ impl StoreBackend for PostgresStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<super::ReplayResultRecord>, StoreError> {
-        super::replay_results::pg_list(&self.pool, job, after, limit).await
+        super::replay_results::sqlite_list(&self.pool, job, after, limit).await
     }
 }
