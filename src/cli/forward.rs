@@ -14,6 +14,7 @@ use base64::Engine as _;
 use bytes::Bytes;
 use common::capture::CaptureDetail;
 use common::{Capture, Header, PathId};
+use eventsource_stream::Eventsource as _;
 use futures::StreamExt;
 use query::replay::Target;
 use tokio_util::sync::CancellationToken;
@@ -111,26 +112,24 @@ impl Forwarder {
         );
         eprintln!("following {}", self.url("/stream"));
         *backoff = Duration::from_millis(250);
-        let mut body = response.bytes_stream();
-        let mut buffer: Vec<u8> = Vec::new();
+        // SSE framing by a kept parser (comments, CRLF, multi-line data).
+        let mut events = response.bytes_stream().eventsource();
         loop {
-            let chunk = tokio::select! {
-                c = tokio::time::timeout(IDLE, body.next()) => c.context("the feed went silent")?,
+            let event = tokio::select! {
+                e = tokio::time::timeout(IDLE, events.next()) => e.context("the feed went silent")?,
                 () = cancel.cancelled() => return Ok(()),
             };
-            let Some(chunk) = chunk else { return Ok(()) };
-            buffer.extend_from_slice(&chunk.context("reading the feed")?);
-            while let Some((event, rest)) = split_event(&buffer) {
-                let id = event_id(&event);
-                buffer = rest;
-                if let Some(id) = id {
-                    self.deliver(&id, cancel).await?;
-                    if cancel.is_cancelled() {
-                        return Ok(());
-                    }
-                    self.last = Some(id);
-                }
+            let Some(event) = event else { return Ok(()) };
+            let event = event.context("reading the feed")?;
+            // `request` events name a capture; others (and comments) do not.
+            if event.event != "request" || event.id.is_empty() {
+                continue;
             }
+            self.deliver(&event.id, cancel).await?;
+            if cancel.is_cancelled() {
+                return Ok(());
+            }
+            self.last = Some(event.id);
         }
     }
 
@@ -180,42 +179,6 @@ impl Forwarder {
     }
 }
 
-/// The next complete event (up to a blank line) and what follows it.
-fn split_event(buffer: &[u8]) -> Option<(String, Vec<u8>)> {
-    let text = buffer;
-    let mut i = 0;
-    while i + 1 < text.len() {
-        let end = if text[i] == b'\n' && text[i + 1] == b'\n' {
-            Some(i + 2)
-        } else if text[i..].starts_with(b"\r\n\r\n") {
-            Some(i + 4)
-        } else {
-            None
-        };
-        if let Some(end) = end {
-            let event = String::from_utf8_lossy(&text[..i]).into_owned();
-            return Some((event, text[end..].to_vec()));
-        }
-        i += 1;
-    }
-    None
-}
-
-/// The id of a `request` event; `None` for comments and other events.
-fn event_id(event: &str) -> Option<String> {
-    let mut id = None;
-    let mut kind = "message";
-    for line in event.lines() {
-        let line = line.trim_end_matches('\r');
-        if let Some(v) = line.strip_prefix("id:") {
-            id = Some(v.trim().to_owned());
-        } else if let Some(v) = line.strip_prefix("event:") {
-            kind = v.trim();
-        }
-    }
-    id.filter(|_| kind == "request")
-}
-
 /// The capture a detail answer describes, bytes restored.
 fn capture_of(d: CaptureDetail) -> anyhow::Result<Capture> {
     let body = match (d.body, d.body_base64) {
@@ -250,22 +213,4 @@ fn capture_of(d: CaptureDetail) -> anyhow::Result<Capture> {
         received_at: s.received_at,
         signature: s.signature,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn events_split_on_blank_lines() {
-        let raw = b": connected\n\nid: a\nevent: request\ndata: {}\n\nid: b\r\nevent: request\r\n\r\npartial";
-        let (first, rest) = split_event(raw).unwrap();
-        assert_eq!(event_id(&first), None);
-        let (second, rest) = split_event(&rest).unwrap();
-        assert_eq!(event_id(&second).as_deref(), Some("a"));
-        let (third, rest) = split_event(&rest).unwrap();
-        assert_eq!(event_id(&third).as_deref(), Some("b"));
-        assert_eq!(rest, b"partial");
-        assert!(split_event(&rest).is_none());
-    }
 }
