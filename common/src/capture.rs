@@ -97,22 +97,11 @@ impl Capture {
 
     /// The JSON view of the whole capture served by the detail endpoint.
     pub fn detail(&self) -> CaptureDetail {
-        let (body, body_base64, body_encoding) = match std::str::from_utf8(&self.body) {
-            Ok(text) => (Some(text.to_owned()), None, BodyEncoding::Utf8),
-            Err(_) => (
-                None,
-                Some(base64::engine::general_purpose::STANDARD.encode(&self.body)),
-                BodyEncoding::Base64,
-            ),
-        };
+        let (body, body_base64, body_encoding) = BodyEncoding::split(&self.body);
         CaptureDetail {
             summary: self.summary(),
             query_params: parse_query(&self.query_string),
-            headers: self
-                .headers
-                .iter()
-                .map(|h| (h.name.clone(), HeaderValueJson::from_bytes(&h.value)))
-                .collect(),
+            headers: header_pairs(&self.headers),
             header_order: self.header_order,
             body,
             body_base64,
@@ -157,6 +146,30 @@ pub struct CaptureSummary {
 pub enum BodyEncoding {
     Utf8,
     Base64,
+}
+
+impl BodyEncoding {
+    /// Bytes as the JSON views carry them: `(text, base64, encoding)`, the
+    /// text when they are UTF-8, otherwise base64.
+    pub fn split(bytes: &[u8]) -> (Option<String>, Option<String>, Self) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => (Some(text.to_owned()), None, Self::Utf8),
+            Err(_) => (
+                None,
+                Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+                Self::Base64,
+            ),
+        }
+    }
+}
+
+/// Headers as the JSON views and the stream format carry them: ordered
+/// `[name, value]` pairs.
+pub fn header_pairs(headers: &[Header]) -> Vec<(String, HeaderValueJson)> {
+    headers
+        .iter()
+        .map(|h| (h.name.clone(), HeaderValueJson::from_bytes(&h.value)))
+        .collect()
 }
 
 /// A header value in JSON: a string when the bytes are UTF-8, otherwise

@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::capture::{Capture, Header, HeaderOrder, HeaderValueJson};
+use crate::capture::{header_pairs, Capture, Header, HeaderOrder, HeaderValueJson};
 use crate::path_id::PathId;
 
 /// The version this code writes; readers refuse versions they do not know.
@@ -79,11 +79,7 @@ pub fn meta_of(capture: &Capture, body_ref: Option<BodyRef>) -> Meta {
         method: capture.method.clone(),
         subpath: capture.subpath.clone(),
         query_string: capture.query_string.clone(),
-        headers: capture
-            .headers
-            .iter()
-            .map(|h| (h.name.clone(), HeaderValueJson::from_bytes(&h.value)))
-            .collect(),
+        headers: header_pairs(&capture.headers),
         header_order: capture.header_order,
         ip: capture.ip.clone(),
         received_at: capture.received_at,

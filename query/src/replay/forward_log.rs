@@ -7,9 +7,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use common::capture::{BodyEncoding, HeaderValueJson};
+use common::capture::{header_pairs, BodyEncoding, HeaderValueJson};
 use common::PathId;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -61,20 +60,9 @@ pub struct AnswerView {
 
 impl AnswerView {
     pub fn of(a: &Answer) -> Self {
-        let (body, body_base64, body_encoding) = match std::str::from_utf8(&a.body) {
-            Ok(text) => (Some(text.to_owned()), None, BodyEncoding::Utf8),
-            Err(_) => (
-                None,
-                Some(base64::engine::general_purpose::STANDARD.encode(&a.body)),
-                BodyEncoding::Base64,
-            ),
-        };
+        let (body, body_base64, body_encoding) = BodyEncoding::split(&a.body);
         Self {
-            headers: a
-                .headers
-                .iter()
-                .map(|h| (h.name.clone(), HeaderValueJson::from_bytes(&h.value)))
-                .collect(),
+            headers: header_pairs(&a.headers),
             body,
             body_base64,
             body_encoding,

@@ -1,8 +1,7 @@
 //! What targets answered a job's requests, as stored and as
 //! `GET /api/replays/{job_id}/results` lists them.
 
-use base64::Engine as _;
-use common::capture::{BodyEncoding, HeaderValueJson};
+use common::capture::{header_pairs, BodyEncoding, HeaderValueJson};
 use common::store::ReplayResultRecord;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -14,12 +13,9 @@ use super::send::Outcome;
 pub fn row(job_id: Uuid, seq: i64, outcome: &Outcome) -> ReplayResultRecord {
     let (headers, body, body_truncated) = match &outcome.answer {
         Some(a) => {
-            let pairs: Vec<(&str, HeaderValueJson)> = a
-                .headers
-                .iter()
-                .map(|h| (h.name.as_str(), HeaderValueJson::from_bytes(&h.value)))
-                .collect();
-            (pairs_json(&pairs), a.body.to_vec(), a.body_truncated)
+            let pairs =
+                serde_json::to_string(&header_pairs(&a.headers)).expect("headers serialize");
+            (pairs, a.body.to_vec(), a.body_truncated)
         }
         None => ("[]".to_owned(), Vec::new(), false),
     };
@@ -34,10 +30,6 @@ pub fn row(job_id: Uuid, seq: i64, outcome: &Outcome) -> ReplayResultRecord {
         body,
         body_truncated,
     }
-}
-
-fn pairs_json(pairs: &[(&str, HeaderValueJson)]) -> String {
-    serde_json::to_string(pairs).expect("headers serialize")
 }
 
 /// One request of a job and what the target answered.
@@ -68,14 +60,7 @@ pub struct ReplayResult {
 impl ReplayResult {
     pub fn from_record(r: ReplayResultRecord) -> Self {
         let headers = serde_json::from_str(&r.headers).unwrap_or_default();
-        let (body, body_base64, body_encoding) = match String::from_utf8(r.body) {
-            Ok(text) => (Some(text), None, BodyEncoding::Utf8),
-            Err(e) => (
-                None,
-                Some(base64::engine::general_purpose::STANDARD.encode(e.as_bytes())),
-                BodyEncoding::Base64,
-            ),
-        };
+        let (body, body_base64, body_encoding) = BodyEncoding::split(&r.body);
         Self {
             seq: r.seq,
             capture_id: r.capture_id,
