@@ -28,56 +28,6 @@ pub struct ReplayResultRecord {
 const COLUMNS: &str =
     "job_id, seq, capture_id, status, latency_ms, error, headers, body, body_truncated";
 
-/// Each call's rows in one statement; a row already stored is skipped.
-/// Callers send at most a few hundred rows at a time.
-pub(super) async fn sqlite_insert(
-    pool: &SqlitePool,
-    rows: &[ReplayResultRecord],
-) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut sql = QueryBuilder::new(format!("INSERT INTO replay_results ({COLUMNS}) "));
-    sql.push_values(rows, |mut b, r| {
-        b.push_bind(r.job_id)
-            .push_bind(r.seq)
-            .push_bind(r.capture_id)
-            .push_bind(r.status)
-            .push_bind(r.latency_ms)
-            .push_bind(r.error.clone())
-            .push_bind(r.headers.clone())
-            .push_bind(r.body.clone())
-            .push_bind(r.body_truncated);
-    });
-    sql.push(" ON CONFLICT DO NOTHING");
-    sql.build().execute(pool).await?;
-    Ok(())
-}
-
-pub(super) async fn pg_insert(
-    pool: &PgPool,
-    rows: &[ReplayResultRecord],
-) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut sql = QueryBuilder::new(format!("INSERT INTO replay_results ({COLUMNS}) "));
-    sql.push_values(rows, |mut b, r| {
-        b.push_bind(r.job_id)
-            .push_bind(r.seq)
-            .push_bind(r.capture_id)
-            .push_bind(r.status)
-            .push_bind(r.latency_ms)
-            .push_bind(r.error.clone())
-            .push_bind(r.headers.clone())
-            .push_bind(r.body.clone())
-            .push_bind(r.body_truncated);
-    });
-    sql.push(" ON CONFLICT DO NOTHING");
-    sql.build().execute(pool).await?;
-    Ok(())
-}
-
 fn record<R: Row>(r: &R) -> Result<ReplayResultRecord, StoreError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
@@ -102,43 +52,59 @@ where
     })
 }
 
-/// Rows of a job with `seq > after`, in seq order, at most `limit`.
-pub(super) async fn sqlite_list(
-    pool: &SqlitePool,
-    job: Uuid,
-    after: i64,
-    limit: u32,
-) -> Result<Vec<ReplayResultRecord>, StoreError> {
-    let rows = QueryBuilder::new(format!(
-        "SELECT {COLUMNS} FROM replay_results WHERE job_id = "
-    ))
-    .push_bind(job)
-    .push(" AND seq > ")
-    .push_bind(after)
-    .push(" ORDER BY seq LIMIT ")
-    .push_bind(i64::from(limit))
-    .build()
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(record).collect()
+/// The two statements, written once and instantiated for each backend's
+/// pool (the SQL and binds are the same; only the pool type differs, and
+/// sqlx's generic executor bounds would cost more lines than they save).
+macro_rules! statements {
+    ($insert:ident, $list:ident, $pool:ty) => {
+        /// Each call's rows in one statement; a row already stored is
+        /// skipped. Callers send at most a few hundred rows at a time.
+        pub(super) async fn $insert(
+            pool: &$pool,
+            rows: &[ReplayResultRecord],
+        ) -> Result<(), StoreError> {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let mut sql = QueryBuilder::new(format!("INSERT INTO replay_results ({COLUMNS}) "));
+            sql.push_values(rows, |mut b, r| {
+                b.push_bind(r.job_id)
+                    .push_bind(r.seq)
+                    .push_bind(r.capture_id)
+                    .push_bind(r.status)
+                    .push_bind(r.latency_ms)
+                    .push_bind(r.error.clone())
+                    .push_bind(r.headers.clone())
+                    .push_bind(r.body.clone())
+                    .push_bind(r.body_truncated);
+            });
+            sql.push(" ON CONFLICT DO NOTHING");
+            sql.build().execute(pool).await?;
+            Ok(())
+        }
+
+        /// Rows of a job with `seq > after`, in seq order, at most `limit`.
+        pub(super) async fn $list(
+            pool: &$pool,
+            job: Uuid,
+            after: i64,
+            limit: u32,
+        ) -> Result<Vec<ReplayResultRecord>, StoreError> {
+            let rows = QueryBuilder::new(format!(
+                "SELECT {COLUMNS} FROM replay_results WHERE job_id = "
+            ))
+            .push_bind(job)
+            .push(" AND seq > ")
+            .push_bind(after)
+            .push(" ORDER BY seq LIMIT ")
+            .push_bind(i64::from(limit))
+            .build()
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(record).collect()
+        }
+    };
 }
 
-pub(super) async fn pg_list(
-    pool: &PgPool,
-    job: Uuid,
-    after: i64,
-    limit: u32,
-) -> Result<Vec<ReplayResultRecord>, StoreError> {
-    let rows = QueryBuilder::new(format!(
-        "SELECT {COLUMNS} FROM replay_results WHERE job_id = "
-    ))
-    .push_bind(job)
-    .push(" AND seq > ")
-    .push_bind(after)
-    .push(" ORDER BY seq LIMIT ")
-    .push_bind(i64::from(limit))
-    .build()
-    .fetch_all(pool)
-    .await?;
-    rows.iter().map(record).collect()
-}
+statements!(sqlite_insert, sqlite_list, SqlitePool);
+statements!(pg_insert, pg_list, PgPool);
