@@ -102,9 +102,14 @@ pub(crate) async fn start(app: &App, path: &str, body: Value) -> reqwest::Respon
         .unwrap()
 }
 
-/// Polls the job until it is no longer queued or running.
+/// Polls the job until it is no longer queued or running (30 s at most).
 async fn finished(app: &App, job_id: &str) -> Value {
-    for _ in 0..1200 {
+    finished_within(app, job_id, 1200).await
+}
+
+/// The same, at most `polls` times 25 ms.
+pub(crate) async fn finished_within(app: &App, job_id: &str, polls: u32) -> Value {
+    for _ in 0..polls {
         let job = app.get_json(&format!("/api/replays/{job_id}")).await;
         if !matches!(job["state"].as_str(), Some("queued" | "running")) {
             return job;

@@ -1,34 +1,16 @@
 //! What a replay job adds up to (counts per status class, p50/p99), and
 //! dry runs that send nothing.
 
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use crate::both_shapes;
+use crate::replay::{finished_within, start};
 use crate::support::{spawn_app, App, Shape};
-
-async fn replay(app: &App, from: &str, body: Value) -> reqwest::Response {
-    app.client
-        .post(format!("{}/api/paths/{from}/replay", app.api))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn finished(app: &App, r: reqwest::Response) -> Value {
     assert_eq!(r.status(), 202);
     let job: Value = r.json().await.unwrap();
-    let id = job["job_id"].as_str().unwrap();
-    for _ in 0..800 {
-        let job = app.get_json(&format!("/api/replays/{id}")).await;
-        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
-            return job;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("replay job {id} never finished");
+    finished_within(app, job["job_id"].as_str().unwrap(), 800).await
 }
 
 async fn a_job_sums_up_its_answers_by_status_class_with_p50_and_p99(shape: Shape) {
@@ -47,7 +29,7 @@ async fn a_job_sums_up_its_answers_by_status_class_with_p50_and_p99(shape: Shape
     app.wait_count(&from, 4).await;
     let job = finished(
         &app,
-        replay(
+        start(
             &app,
             &from,
             json!({"target": format!("{}/webhook/busy", app.ingest)}),
@@ -62,7 +44,7 @@ async fn a_job_sums_up_its_answers_by_status_class_with_p50_and_p99(shape: Shape
     );
     let job = finished(
         &app,
-        replay(
+        start(
             &app,
             &from,
             json!({"target": format!("{}/webhook/{ok}", app.ingest)}),
@@ -73,7 +55,7 @@ async fn a_job_sums_up_its_answers_by_status_class_with_p50_and_p99(shape: Shape
     assert_eq!(job["summary"]["by_class"], json!({"2xx": 4}), "{job}");
     let job = finished(
         &app,
-        replay(&app, &from, json!({"target": "http://127.0.0.1:9/"})).await,
+        start(&app, &from, json!({"target": "http://127.0.0.1:9/"})).await,
     )
     .await;
     assert_eq!(job["summary"]["by_class"], json!({"error": 4}), "{job}");
@@ -91,7 +73,7 @@ async fn a_dry_run_counts_and_lists_what_would_be_sent_and_sends_nothing(shape: 
     let mut oldest_first = app.wait_count(&from, 25).await;
     oldest_first.reverse();
     let target = format!("{}/webhook/{to}", app.ingest);
-    let r = replay(&app, &from, json!({"target": target, "dry_run": true})).await;
+    let r = start(&app, &from, json!({"target": target, "dry_run": true})).await;
     assert_eq!(r.status(), 200);
     let dry: Value = r.json().await.unwrap();
     assert_eq!(dry["dry_run"], true);
@@ -105,7 +87,7 @@ async fn a_dry_run_counts_and_lists_what_would_be_sent_and_sends_nothing(shape: 
     assert_eq!(ids, oldest_first[..20]);
 
     let unknown = "0190a5b2-0000-7000-8000-000000000000";
-    let r = replay(
+    let r = start(
         &app,
         &from,
         json!({"target": target, "dry_run": true, "ids": [oldest_first[3], unknown]}),
@@ -115,7 +97,7 @@ async fn a_dry_run_counts_and_lists_what_would_be_sent_and_sends_nothing(shape: 
     assert_eq!(dry["total"], 1);
     assert_eq!(dry["not_found"], json!([unknown]));
     // A dry run is checked like a real one.
-    let r = replay(
+    let r = start(
         &app,
         &from,
         json!({"target": "http://10.1.2.3/", "dry_run": true}),
@@ -126,7 +108,7 @@ async fn a_dry_run_counts_and_lists_what_would_be_sent_and_sends_nothing(shape: 
     // Nothing was sent: a real job of one capture leaves exactly one.
     finished(
         &app,
-        replay(
+        start(
             &app,
             &from,
             json!({"target": target, "ids": [oldest_first[0]]}),
@@ -154,7 +136,7 @@ async fn results_record_each_answers_status_headers_body_and_time_paginated(shap
     }
     let sent = app.wait_count(&from, 3).await;
     let target = format!("{}/webhook/answers", app.ingest);
-    let job = finished(&app, replay(&app, &from, json!({"target": target})).await).await;
+    let job = finished(&app, start(&app, &from, json!({"target": target})).await).await;
     let job_id = job["job_id"].as_str().unwrap();
     let first = app
         .get_json(&format!("/api/replays/{job_id}/results?limit=2"))
@@ -195,7 +177,7 @@ async fn results_record_each_answers_status_headers_body_and_time_paginated(shap
     }
     let down = finished(
         &app,
-        replay(&app, &from, json!({"target": "http://127.0.0.1:9/"})).await,
+        start(&app, &from, json!({"target": "http://127.0.0.1:9/"})).await,
     )
     .await;
     let page = app
@@ -235,7 +217,7 @@ async fn results_keep_the_first_64_kib_of_a_long_answer(shape: Shape) {
     app.send(app.webhook("POST", &from, "").body("x")).await;
     app.wait_count(&from, 1).await;
     let target = long_answers().await;
-    let job = finished(&app, replay(&app, &from, json!({"target": target})).await).await;
+    let job = finished(&app, start(&app, &from, json!({"target": target})).await).await;
     let page = app
         .get_json(&format!(
             "/api/replays/{}/results",

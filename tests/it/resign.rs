@@ -3,36 +3,20 @@
 //! the staging secret as `valid`, bodies byte-identical.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::{json, Value};
 
 use crate::both_shapes;
+use crate::replay::{finished_within, start};
 use crate::signatures::{post_signed, signed, PROD_STANDARD, PROD_STRIPE};
 use crate::support::{spawn_app, App, Shape};
 
 const STAGING_STRIPE: &str = "whsec_staging_stripe_secret_5678";
 const STAGING_STANDARD: &str = "whsec_c3RhZ2luZy1zdGFuZGFyZC13ZWJob29rcy1rZXk=";
 
-async fn replay(app: &App, from: &str, body: Value) -> reqwest::Response {
-    app.client
-        .post(format!("{}/api/paths/{from}/replay", app.api))
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-}
-
 async fn finished(app: &App, job_id: &str) -> Value {
-    for _ in 0..800 {
-        let job = app.get_json(&format!("/api/replays/{job_id}")).await;
-        if !matches!(job["state"].as_str(), Some("queued" | "running")) {
-            return job;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("replay job {job_id} never finished");
+    finished_within(app, job_id, 800).await
 }
 
 fn header<'a>(d: &'a Value, name: &str) -> Option<&'a str> {
@@ -84,7 +68,7 @@ async fn captures_replayed_into_staging_verify_under_the_staging_secret(shape: S
             originals.insert(id, d);
         }
         let target = format!("{}/webhook/{b}", app.ingest);
-        let r = replay(
+        let r = start(
             &app,
             &a,
             json!({"target": target, "signing": {"provider": provider, "secret": staging}}),
@@ -127,7 +111,7 @@ async fn re_signing_needs_a_secret_and_a_capture_it_cannot_sign_fails_alone(shap
         json!({"provider": "standard-webhooks", "secret": ""}),
         json!({"provider": "nope", "secret": "x"}),
     ] {
-        let r = replay(
+        let r = start(
             &app,
             "std_prod",
             json!({"target": target, "signing": signing}),
@@ -151,7 +135,7 @@ async fn re_signing_needs_a_secret_and_a_capture_it_cannot_sign_fails_alone(shap
     let lacking = post_signed(&app, "std_prod", &[], body).await;
     post_signed(&app, "std_prod", &good, body).await;
     app.wait_count("std_prod", 3).await;
-    let r = replay(
+    let r = start(
         &app,
         "std_prod",
         json!({"target": target, "signing": {"provider": "standard-webhooks", "secret": STAGING_STANDARD}}),
@@ -222,7 +206,7 @@ async fn replay_can_re_sign_with_the_profile_stored_on_a_path(shape: Shape) {
     app.wait_count("slack_prod", 1).await;
     let target = format!("{}/webhook/slack_staging", app.ingest);
     for (signing_path, code) in [(plain.as_str(), 400), ("no_such_path", 404)] {
-        let r = replay(
+        let r = start(
             &app,
             "slack_prod",
             json!({"target": target, "signing_path": signing_path}),
@@ -232,8 +216,8 @@ async fn replay_can_re_sign_with_the_profile_stored_on_a_path(shape: Shape) {
     }
     let both = json!({"target": target, "signing_path": "slack_staging",
         "signing": {"provider": "slack", "secret": "x"}});
-    assert_eq!(replay(&app, "slack_prod", both).await.status(), 400);
-    let r = replay(
+    assert_eq!(start(&app, "slack_prod", both).await.status(), 400);
+    let r = start(
         &app,
         "slack_prod",
         json!({"target": target, "signing_path": "slack_staging"}),
