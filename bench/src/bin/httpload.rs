@@ -60,21 +60,15 @@ struct Tally {
     errors: HashMap<String, u64>,
 }
 
-fn parse_duration(s: &str) -> anyhow::Result<Duration> {
-    let (n, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len()));
-    let n: f64 = n.parse().with_context(|| format!("duration {s}"))?;
-    Ok(Duration::from_secs_f64(match unit {
-        "ms" => n / 1000.0,
-        "s" | "" => n,
-        "m" => n * 60.0,
-        _ => anyhow::bail!("duration {s}: unit {unit}"),
-    }))
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let deadline = args.duration.as_deref().map(parse_duration).transpose()?;
+    let deadline = args
+        .duration
+        .as_deref()
+        .map(humantime::parse_duration)
+        .transpose()
+        .context("-z takes a duration such as 3s")?;
     let body = match &args.body_file {
         Some(f) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
         None => Vec::new(),
