@@ -82,7 +82,7 @@ impl Capture {
     pub fn summary(&self) -> CaptureSummary {
         CaptureSummary {
             id: self.id,
-            path_id: self.path_id.to_string(),
+            path_id: self.path_id.clone(),
             method: self.method.clone(),
             subpath: self.subpath.clone(),
             query_string: self.query_string.clone(),
@@ -123,7 +123,8 @@ pub fn parse_query(raw: &str) -> Vec<(String, String)> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CaptureSummary {
     pub id: Uuid,
-    pub path_id: String,
+    #[schema(value_type = String)]
+    pub path_id: PathId,
     /// Any HTTP method token, extension methods included.
     pub method: String,
     /// What followed `/webhook/{path_id}`, e.g. `/github/push`; may be empty.

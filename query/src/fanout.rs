@@ -29,7 +29,7 @@ pub(crate) struct Rendered {
     /// announced batch (see `common::bus::Announced`).
     pub position: i64,
     pub prev: i64,
-    pub path_id: String,
+    pub path_id: PathId,
     /// Its path is private: kept off the all-paths feed.
     pub private: bool,
     /// The masked summary as JSON.
@@ -98,9 +98,9 @@ pub(crate) fn render(
     position: i64,
     summary: &CaptureSummary,
 ) -> Rendered {
-    let private = PathId::parse(&summary.path_id)
-        .ok()
-        .and_then(|id| bus.paths().get(&id))
+    let private = bus
+        .paths()
+        .get(&summary.path_id)
         .is_some_and(|p| p.settings.read_token_sha256.is_some());
     let masked = mask.summary(summary.clone());
     Rendered {

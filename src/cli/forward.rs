@@ -199,15 +199,16 @@ fn capture_of(d: CaptureDetail) -> anyhow::Result<Capture> {
             })
         })
         .collect::<anyhow::Result<_>>()?;
+    let header_order = d.header_order;
     let s = d.summary;
     Ok(Capture {
         id: s.id,
-        path_id: PathId::parse(&s.path_id).map_err(|e| anyhow::anyhow!("{e}"))?,
+        path_id: s.path_id,
         method: s.method,
         subpath: s.subpath,
         query_string: s.query_string,
         headers,
-        header_order: common::HeaderOrder::Grouped,
+        header_order,
         body,
         ip: s.ip,
         received_at: s.received_at,

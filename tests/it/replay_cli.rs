@@ -170,8 +170,11 @@ async fn cli_replays_a_time_range_from_jetstream_without_a_database() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forward_delivers_every_capture_once_in_order_across_a_server_restart() {
-    let dir = std::env::temp_dir().join(testkit::unique("cl-forward-"));
-    let db = format!("sqlite://{}/app.db", dir.display());
+    let dir = tempfile::Builder::new()
+        .prefix("cl-forward-")
+        .tempdir()
+        .unwrap();
+    let db = format!("sqlite://{}/app.db", dir.path().display());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = spawn_standalone_on(&db, Some(listener)).await;
@@ -237,5 +240,4 @@ async fn forward_delivers_every_capture_once_in_order_across_a_server_restart() 
         assert_eq!(r.body, Bytes::from(format!("payload {i}")));
     }
     app.stop().await;
-    let _ = std::fs::remove_dir_all(dir);
 }

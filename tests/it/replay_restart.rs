@@ -11,8 +11,11 @@ use crate::replay::{fill, start};
 /// as running or done.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_cut_by_a_restart_is_interrupted() {
-    let dir = std::env::temp_dir().join(testkit::unique("cl-replay-"));
-    let db = format!("sqlite://{}/app.db", dir.display());
+    let dir = tempfile::Builder::new()
+        .prefix("cl-replay-")
+        .tempdir()
+        .unwrap();
+    let db = format!("sqlite://{}/app.db", dir.path().display());
     let app = crate::support::spawn_standalone_on(&db, None).await;
     let (a, b) = (app.new_path().await, app.new_path().await);
     fill(&app, &a, 10).await;
@@ -42,5 +45,4 @@ async fn a_job_cut_by_a_restart_is_interrupted() {
     assert_eq!(job["state"], "interrupted", "{job}");
     assert!(job["sent"].as_u64().unwrap() < 10);
     app.stop().await;
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -14,7 +14,7 @@ mod rows;
 mod signing;
 mod sqlite;
 
-pub use replay_jobs::{ReplayJobRecord, FINAL_STATES as REPLAY_FINAL_STATES};
+pub use replay_jobs::{JobState, ReplayJobRecord};
 pub use replay_results::ReplayResultRecord;
 
 use std::ops::Deref;
@@ -162,11 +162,15 @@ pub trait StoreBackend: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Creates or updates a replay job; a stored `cancelled` or
     /// `interrupted` state is kept. Returns the state stored afterwards.
-    async fn save_replay_job(&self, job: &ReplayJobRecord) -> Result<String, StoreError>;
+    async fn save_replay_job(&self, job: &ReplayJobRecord) -> Result<JobState, StoreError>;
     async fn get_replay_job(&self, id: Uuid) -> Result<Option<ReplayJobRecord>, StoreError>;
-    /// Moves a queued or running job to `to`; the state stored afterwards,
-    /// `None` when there is no such job.
-    async fn finish_replay_job(&self, id: Uuid, to: &str) -> Result<Option<String>, StoreError>;
+    /// Moves a queued or running job to `to` (`cancelled`, `interrupted`);
+    /// the state stored afterwards, `None` when there is no such job.
+    async fn finish_replay_job(
+        &self,
+        id: Uuid,
+        to: JobState,
+    ) -> Result<Option<JobState>, StoreError>;
     /// Marks queued or running jobs not saved since `before` as interrupted.
     async fn interrupt_stale_replay_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
     /// Records answers to a job's requests; rows already stored are kept.

@@ -68,3 +68,8 @@ fn headers_from_json(raw: &str) -> Result<Vec<Header>, StoreError> {
         })
         .collect()
 }
+
+/// A `path_id` column's value, refused when it is not a path id.
+pub(super) fn path_id(raw: String) -> Result<crate::path_id::PathId, super::StoreError> {
+    crate::path_id::PathId::try_from(raw).map_err(|e| super::StoreError::Corrupt(e.to_string()))
+}

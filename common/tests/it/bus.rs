@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::store::{capture, tempdir};
+use crate::store::capture;
 
 /// A fresh bus and store, a second bus on the same configuration (another
 /// process's view: the same bus for the in-process backend), and whatever
@@ -27,8 +27,8 @@ pub struct Env {
 }
 
 pub async fn memory_sqlite() -> Env {
-    let dir = tempdir::Dir::new();
-    let store = Store::connect(&format!("sqlite://{}/t.db", dir.path()))
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/t.db", dir.path().display()))
         .await
         .unwrap();
     let bus = Bus::memory();
@@ -147,7 +147,7 @@ async fn live_receivers_hear_each_commit_once_in_position_order(env: Env) {
         last = Some(a.position);
         let summary = &a.summary;
         // Announced only after the commit: the row is already readable.
-        let path = PathId::parse(&summary.path_id).unwrap();
+        let path = summary.path_id.clone();
         assert!(
             env.store
                 .get_capture(&path, summary.id)

@@ -8,8 +8,10 @@ use uuid::Uuid;
 
 mod filters;
 mod positions;
+mod replay_jobs;
 use filters::*;
 use positions::*;
+use replay_jobs::*;
 
 pub fn capture(path: &str, body: &[u8]) -> Capture {
     let now = Utc::now();
@@ -45,9 +47,9 @@ pub fn capture(path: &str, body: &[u8]) -> Capture {
     }
 }
 
-async fn sqlite() -> (Store, tempdir::Dir) {
-    let dir = tempdir::Dir::new();
-    let store = Store::connect(&format!("sqlite://{}/t.db", dir.path()))
+async fn sqlite() -> (Store, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(&format!("sqlite://{}/t.db", dir.path().display()))
         .await
         .unwrap();
     (store, dir)
@@ -57,26 +59,6 @@ async fn postgres() -> (Store, testkit::TestDb) {
     let db = testkit::TestDb::new().await;
     let store = Store::connect(&db.url).await.unwrap();
     (store, db)
-}
-
-/// A temporary directory removed on drop (enough for one SQLite file).
-pub mod tempdir {
-    pub struct Dir(std::path::PathBuf);
-    impl Dir {
-        pub fn new() -> Self {
-            let p = std::env::temp_dir().join(testkit::unique("cl-test-"));
-            std::fs::create_dir_all(&p).unwrap();
-            Self(p)
-        }
-        pub fn path(&self) -> &str {
-            self.0.to_str().unwrap()
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }
 
 async fn paths_are_created_once_listed_and_deleted(store: Store) {
@@ -303,4 +285,6 @@ both!(
     filters_by_header_and_body_text_with_hostile_input,
     retention_prunes_in_batches_and_clear_empties,
     ping_answers,
+    replay_jobs_follow_the_state_machine,
+    stale_replay_jobs_are_interrupted,
 );

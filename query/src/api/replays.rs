@@ -213,7 +213,7 @@ pub async fn start(
     let now = Utc::now();
     let job = ReplayJob {
         job_id: Uuid::now_v7(),
-        path_id: path.path_id.to_string(),
+        path_id: path.path_id.clone(),
         target: url.to_string(),
         state: JobState::Queued,
         options: JobOptions {
@@ -298,16 +298,18 @@ pub(super) async fn load(
         .get_replay_job(id)
         .await?
         .ok_or_else(not_found)?;
-    if let Ok(path_id) = common::PathId::parse(&record.path_id) {
-        if let Some(path) = state.store.get_path(&path_id).await? {
-            if !access.may_read(&path) {
-                return Err(not_found());
-            }
+    if let Some(path) = state.store.get_path(&record.path_id).await? {
+        if !access.may_read(&path) {
+            return Err(not_found());
         }
     }
     let stale = Utc::now() - chrono::Duration::from_std(STALE_AFTER).expect("small");
-    if matches!(record.state.as_str(), "queued" | "running") && record.heartbeat < stale {
-        if let Some(now) = state.store.finish_replay_job(id, "interrupted").await? {
+    if !record.state.is_final() && record.heartbeat < stale {
+        if let Some(now) = state
+            .store
+            .finish_replay_job(id, JobState::Interrupted)
+            .await?
+        {
             record.state = now;
         }
     }
@@ -345,7 +347,7 @@ pub async fn cancel(
     state.replays.cancel_local(job.job_id);
     state
         .store
-        .finish_replay_job(job.job_id, "cancelled")
+        .finish_replay_job(job.job_id, JobState::Cancelled)
         .await?;
     load(&state, &job_id, &access).await.map(Json)
 }

@@ -352,7 +352,7 @@ fn event(rendered: &Rendered) -> Event {
 /// captures; the all-paths feed leaves private paths out.
 fn visible(path: Option<&PathId>, rendered: &Rendered) -> bool {
     match path {
-        Some(p) => p.as_str() == rendered.path_id,
+        Some(p) => *p == rendered.path_id,
         None => !rendered.private,
     }
 }

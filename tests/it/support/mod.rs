@@ -75,8 +75,11 @@ pub async fn spawn_app_with(shape: Shape, flags: Flags<'_>) -> App {
     let mut stream_name = None;
     let (ingests, apis) = match shape {
         Shape::Standalone => {
-            let dir = std::env::temp_dir().join(testkit::unique("cl-app-"));
-            let db = format!("sqlite://{}/app.db", dir.display());
+            let dir = tempfile::Builder::new()
+                .prefix("cl-app-")
+                .tempdir()
+                .unwrap();
+            let db = format!("sqlite://{}/app.db", dir.path().display());
             database_url = db.clone();
             let (l, url) = listener().await;
             let mut args = vec!["standalone", "--database-url", &db, "--public-url", &url];
@@ -86,7 +89,7 @@ pub async fn spawn_app_with(shape: Shape, flags: Flags<'_>) -> App {
                 unreachable!()
             };
             tasks.push(tokio::spawn(roles::standalone(a, l, shutdown.clone())));
-            guards.push(Box::new(DirGuard(dir)));
+            guards.push(Box::new(dir));
             (vec![url.clone()], vec![url])
         }
         Shape::Split => {
@@ -199,13 +202,6 @@ pub async fn spawn_standalone_on(database_url: &str, listener: Option<TcpListene
     };
     app.wait_ready().await;
     app
-}
-
-struct DirGuard(std::path::PathBuf);
-impl Drop for DirGuard {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 impl App {

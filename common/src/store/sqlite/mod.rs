@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::rows::headers_from_columns;
+use super::rows::{headers_from_columns, path_id};
 use super::signing::{signing_from_json, signing_to_json, verdict_from};
 use super::{Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
@@ -67,10 +67,6 @@ fn from_micros(us: i64) -> Result<DateTime<Utc>, StoreError> {
     DateTime::from_timestamp_micros(us).ok_or_else(|| StoreError::Corrupt(format!("time {us}")))
 }
 
-fn path_id(raw: String) -> Result<PathId, StoreError> {
-    PathId::parse(&raw).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
 fn path_info(r: &SqliteRow) -> Result<PathInfo, StoreError> {
     let settings: String = r.try_get("settings")?;
     Ok(PathInfo {
@@ -112,7 +108,7 @@ const FULL_COLUMNS: &str =
 fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
     Ok(CaptureSummary {
         id: row.try_get("id")?,
-        path_id: row.try_get("path_id")?,
+        path_id: path_id(row.try_get("path_id")?)?,
         method: row.try_get("method")?,
         subpath: row.try_get("subpath")?,
         query_string: row.try_get("query_string")?,
@@ -126,6 +122,7 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
 }
 
 mod filters;
+mod replay_jobs;
 
 use filters::push_filters;
 
@@ -335,20 +332,27 @@ impl StoreBackend for SqliteStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
-    async fn save_replay_job(&self, job: &super::ReplayJobRecord) -> Result<String, StoreError> {
-        super::replay_jobs::sqlite_save(&self.pool, job).await
+    async fn save_replay_job(
+        &self,
+        job: &super::ReplayJobRecord,
+    ) -> Result<super::JobState, StoreError> {
+        replay_jobs::save(&self.pool, job).await
     }
 
     async fn get_replay_job(&self, id: Uuid) -> Result<Option<super::ReplayJobRecord>, StoreError> {
-        super::replay_jobs::sqlite_get(&self.pool, id).await
+        replay_jobs::get(&self.pool, id).await
     }
 
-    async fn finish_replay_job(&self, id: Uuid, to: &str) -> Result<Option<String>, StoreError> {
-        super::replay_jobs::sqlite_finish(&self.pool, id, to).await
+    async fn finish_replay_job(
+        &self,
+        id: Uuid,
+        to: super::JobState,
+    ) -> Result<Option<super::JobState>, StoreError> {
+        replay_jobs::finish(&self.pool, id, to).await
     }
 
     async fn interrupt_stale_replay_jobs(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
-        super::replay_jobs::sqlite_interrupt_stale(&self.pool, before).await
+        replay_jobs::interrupt_stale(&self.pool, before).await
     }
 
     async fn save_replay_results(

@@ -1,34 +1,21 @@
-//! Server-side replay jobs: the job document, its runner, and the registry of
-//! jobs this process runs (so a cancel reaches them at once).
-//!
-//! Durability: the runner saves the job (outcomes so far, and a heartbeat)
-//! every second and when it ends. A job that stops because the process shuts
-//! down is saved as `interrupted`; one whose process died is found by its
-//! stale heartbeat (at start-up, and whenever it is read) and marked
-//! `interrupted`. A job is never silently left half-done, and never resumed
-//! (replaying twice is worse than asking the user to start again).
+//! Runs one job: loads its captures, sends them (`replay::run`), records each
+//! answer, saves the job every second (its heartbeat) and when it ends.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use common::signing::SigningView;
-use common::store::{ReplayJobRecord, ReplayResultRecord};
+use chrono::Utc;
+use common::store::ReplayResultRecord;
 use common::{Capture, PathId, Store, StoreError};
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::allow::Allowlist;
-use super::results;
-use super::run::{self, Pacing, Tally};
-use super::send::{Outcome, Target};
-use super::summary::JobSummary;
+use super::registry::{Replays, Running};
+use super::{JobState, ReplayJob};
+use crate::replay::run::{self, Pacing};
+use crate::replay::send::{Outcome, Target};
 
 /// How often a running job is saved.
 const SAVE_EVERY: Duration = Duration::from_secs(1);
@@ -36,161 +23,6 @@ const SAVE_EVERY: Duration = Duration::from_secs(1);
 pub const STALE_AFTER: Duration = Duration::from_secs(10);
 /// Captures fetched from the store ahead of the sender.
 const PREFETCH: usize = 8;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum JobState {
-    Queued,
-    Running,
-    Done,
-    Cancelled,
-    Interrupted,
-}
-
-impl JobState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Done => "done",
-            Self::Cancelled => "cancelled",
-            Self::Interrupted => "interrupted",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Self> {
-        serde_json::from_value(serde_json::Value::String(raw.to_owned())).ok()
-    }
-}
-
-/// The options a job was started with, as it reports them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct JobOptions {
-    #[serde(flatten)]
-    pub pacing: Pacing,
-    /// Extra or overriding headers, `[name, value]` pairs.
-    #[schema(value_type = Vec<Vec<String>>)]
-    pub headers: Vec<(String, String)>,
-    /// The profile requests are re-signed with: provider and fingerprint
-    /// only (the secret stays in memory, with the running job).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signing: Option<SigningView>,
-}
-
-/// A replay job and its progress.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct ReplayJob {
-    pub job_id: Uuid,
-    pub path_id: String,
-    /// The target base URL; each capture's subpath is appended to it.
-    pub target: String,
-    pub state: JobState,
-    pub options: JobOptions,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    /// Captures selected (ids given, or captures matching the filter).
-    pub total: u64,
-    /// Requests made so far (answered or failed).
-    pub sent: u64,
-    /// Answered 2xx.
-    pub succeeded: u64,
-    /// Answered non-2xx, or no answer.
-    pub failed: u64,
-    /// Of `failed`, those that got no answer at all.
-    pub errors: u64,
-    /// Requested ids that are not captures of this path; not sent.
-    pub not_found: Vec<String>,
-    /// Counts per status class and p50/p99 time to answer, as of the
-    /// last save.
-    #[serde(default)]
-    pub summary: JobSummary,
-    /// One entry per capture sent, in the order they completed.
-    pub results: Vec<Outcome>,
-}
-
-impl ReplayJob {
-    /// Counts the outcome in; returns the row that records its answer.
-    fn apply(&mut self, mut outcome: Outcome) -> ReplayResultRecord {
-        let answer = results::row(self.job_id, self.results.len() as i64 + 1, &outcome);
-        outcome.answer = None;
-        let mut tally = Tally::default();
-        tally.add(&outcome);
-        self.sent += tally.sent;
-        self.succeeded += tally.succeeded;
-        self.failed += tally.non_2xx + tally.errors;
-        self.errors += tally.errors;
-        self.results.push(outcome);
-        answer
-    }
-
-    /// The job to store, its summary brought up to date.
-    pub fn record(&mut self) -> ReplayJobRecord {
-        self.summary = JobSummary::of(&self.results);
-        ReplayJobRecord {
-            id: self.job_id,
-            path_id: self.path_id.clone(),
-            state: self.state.as_str().to_owned(),
-            doc: serde_json::to_string(self).expect("job serializes"),
-            heartbeat: Utc::now(),
-        }
-    }
-
-    /// The stored document, with the stored state (which another process or
-    /// the stale-heartbeat rule may have changed).
-    pub fn from_record(record: &ReplayJobRecord) -> Result<Self, StoreError> {
-        let mut job: Self = serde_json::from_str(&record.doc)
-            .map_err(|e| StoreError::Corrupt(format!("replay job {}: {e}", record.id)))?;
-        if let Some(state) = JobState::parse(&record.state) {
-            job.state = state;
-        }
-        Ok(job)
-    }
-}
-
-struct Running {
-    cancel: CancellationToken,
-    by_user: Arc<AtomicBool>,
-}
-
-/// Replay settings and the jobs this process is running.
-pub struct Replays {
-    pub allow: Allowlist,
-    running: Mutex<HashMap<Uuid, Running>>,
-    /// The process's tasks: a job's runner is one, so its final save
-    /// ("interrupted" at shutdown) is awaited before the process exits.
-    tasks: TaskTracker,
-}
-
-impl Replays {
-    pub fn new(allow: Allowlist, tasks: TaskTracker) -> Self {
-        Self {
-            allow,
-            running: Mutex::new(HashMap::new()),
-            tasks,
-        }
-    }
-
-    /// Cancels a job if this process runs it; true when it did.
-    pub fn cancel_local(&self, id: Uuid) -> bool {
-        let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        match running.get(&id) {
-            Some(r) => {
-                r.by_user.store(true, Ordering::SeqCst);
-                r.cancel.cancel();
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn forget(&self, id: Uuid) {
-        self.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-    }
-}
 
 /// Marks jobs whose process is gone as interrupted (at start-up).
 pub async fn sweep(store: &Store) {
@@ -227,17 +59,13 @@ pub async fn start(
     metrics::gauge!("cl_replay_jobs_running").increment(1.0);
     let cancel = shutdown.child_token();
     let by_user = Arc::new(AtomicBool::new(false));
-    replays
-        .running
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(
-            job.job_id,
-            Running {
-                cancel: cancel.clone(),
-                by_user: by_user.clone(),
-            },
-        );
+    replays.track(
+        job.job_id,
+        Running {
+            cancel: cancel.clone(),
+            by_user: by_user.clone(),
+        },
+    );
     let shutdown = shutdown.clone();
     let started = job.clone();
     let tasks = replays.tasks.clone();
@@ -316,8 +144,8 @@ async fn execute(
                     let record = { let mut j = lock(&job); j.updated_at = Utc::now(); j.record() };
                     match store.save_replay_job(&record).await {
                         // Cancelled (or judged dead) elsewhere: stop.
-                        Ok(state) if state == "cancelled" || state == "interrupted" => {
-                            by_user.store(state == "cancelled", Ordering::SeqCst);
+                        Ok(state) if state.is_sticky() => {
+                            by_user.store(state == JobState::Cancelled, Ordering::SeqCst);
                             cancel.cancel();
                         }
                         Ok(_) => {}
