@@ -41,7 +41,12 @@ pub(crate) async fn receive(
         .unwrap_or_default();
     let (raw_id, subpath) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let path_id = PathId::parse(raw_id).map_err(|_| unknown_path())?;
-    let path = state.bus.paths().get(&path_id).ok_or_else(unknown_path)?;
+    let path = state
+        .bus
+        .registry()
+        .table()
+        .get(&path_id)
+        .ok_or_else(unknown_path)?;
 
     let ip = state.config.trusted_proxies.client_ip(peer, &parts.headers);
     if let Some(limiter) = &state.limiter {

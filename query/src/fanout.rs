@@ -52,7 +52,7 @@ impl Fanout {
         });
         let weak = Arc::downgrade(&fanout);
         tasks.spawn(async move {
-            let mut live = bus.live();
+            let mut live = bus.live().subscribe();
             loop {
                 let next = tokio::select! {
                     n = live.recv() => n,
@@ -64,7 +64,7 @@ impl Fanout {
                     Err(broadcast::error::RecvError::Lagged(_)) => fanout.restart(),
                     Err(broadcast::error::RecvError::Closed) => {
                         fanout.restart();
-                        live = bus.live();
+                        live = bus.live().subscribe();
                     }
                 }
             }
@@ -99,7 +99,8 @@ pub(crate) fn render(
     summary: &CaptureSummary,
 ) -> Rendered {
     let private = bus
-        .paths()
+        .registry()
+        .table()
         .get(&summary.path_id)
         .is_some_and(|p| p.settings.read_token_sha256.is_some());
     let masked = mask.summary(summary.clone());

@@ -32,17 +32,17 @@ pub enum SyncError {
 
 /// One pass of [`sync_registry`].
 pub async fn reconcile(bus: &Bus, store: &Store) -> Result<(), SyncError> {
-    let table = bus.paths();
+    let table = bus.registry().table();
     let stored = store.list_paths().await?;
     let known: std::collections::HashSet<_> = stored.iter().map(|p| p.path_id.clone()).collect();
     for path in stored {
         if table.get(&path.path_id).as_deref() != Some(&path) {
-            bus.put_path(&path).await?;
+            bus.registry().put(&path).await?;
         }
     }
     for id in table.ids() {
         if !known.contains(&id) && store.get_path(&id).await?.is_none() {
-            bus.remove_path(&id).await?;
+            bus.registry().remove(&id).await?;
         }
     }
     Ok(())

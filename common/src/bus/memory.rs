@@ -6,14 +6,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio::sync::{broadcast, mpsc, oneshot, Mutex};
+use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use super::{Announced, BusBackend, BusError, LIVE_CAPACITY};
+use super::{Announced, BusBackend, BusError, CommittedHere, LiveFeed, Parts, PathRegistry};
 use crate::capture::Capture;
-use crate::path_id::PathId;
-use crate::paths::{PathInfo, PathTable};
 use crate::store::Store;
 use crate::trace_context;
 
@@ -34,20 +32,25 @@ struct Pending {
 pub struct MemoryBus {
     tx: mpsc::Sender<Pending>,
     rx: Mutex<Option<mpsc::Receiver<Pending>>>,
-    live: broadcast::Sender<Arc<Announced>>,
-    committed: broadcast::Sender<Arc<Capture>>,
-    paths: PathTable,
+    live: LiveFeed,
+    committed: CommittedHere,
 }
 
 impl MemoryBus {
-    pub fn new() -> Self {
+    /// The transport and its handles; the registry is a local table.
+    pub(crate) fn start() -> Parts {
         let (tx, rx) = mpsc::channel(QUEUE);
-        Self {
-            tx,
-            rx: Mutex::new(Some(rx)),
-            live: broadcast::channel(LIVE_CAPACITY).0,
-            committed: broadcast::channel(super::COMMITTED_CAPACITY).0,
-            paths: PathTable::default(),
+        let (live, committed) = (LiveFeed::default(), CommittedHere::default());
+        Parts {
+            transport: Arc::new(Self {
+                tx,
+                rx: Mutex::new(Some(rx)),
+                live: live.clone(),
+                committed: committed.clone(),
+            }),
+            live,
+            registry: PathRegistry::local(),
+            committed,
         }
     }
 
@@ -72,12 +75,11 @@ impl MemoryBus {
                 }
                 // One writer: batches are announced in commit (position) order.
                 for a in Announced::batch(&captures, &committed) {
-                    // No receivers is fine: nobody is watching.
-                    let _ = self.live.send(Arc::new(a));
+                    self.live.announce(a);
                 }
                 captures.sort_by_key(|c| c.id);
                 for c in captures {
-                    let _ = self.committed.send(Arc::new(c));
+                    self.committed.committed(c);
                 }
             }
             Err(e) => {
@@ -89,12 +91,6 @@ impl MemoryBus {
             }
         }
         drop(spans);
-    }
-}
-
-impl Default for MemoryBus {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -155,24 +151,6 @@ impl BusBackend for MemoryBus {
         Ok(())
     }
 
-    fn live(&self) -> broadcast::Receiver<Arc<Announced>> {
-        self.live.subscribe()
-    }
-
-    async fn put_path(&self, path: &PathInfo) -> Result<(), BusError> {
-        self.paths.insert(path.clone());
-        Ok(())
-    }
-
-    async fn remove_path(&self, id: &PathId) -> Result<(), BusError> {
-        self.paths.remove(id);
-        Ok(())
-    }
-
-    fn paths(&self) -> PathTable {
-        self.paths.clone()
-    }
-
     async fn ready(&self) -> Result<(), BusError> {
         if self.tx.is_closed() {
             return Err(BusError::Closed);
@@ -182,9 +160,5 @@ impl BusBackend for MemoryBus {
 
     fn parked_count(&self) -> u64 {
         0
-    }
-
-    fn committed_here(&self) -> broadcast::Receiver<Arc<Capture>> {
-        self.committed.subscribe()
     }
 }

@@ -125,7 +125,7 @@ async fn publish_then_consume_stores_each_capture_once(env: Env) {
 }
 
 async fn live_receivers_hear_each_commit_once_in_position_order(env: Env) {
-    let mut live = env.peer.live();
+    let mut live = env.peer.live().subscribe();
     let (stop, writer) = spawn_writer(&env.bus, &env.store);
     let sent: Vec<Capture> = (0..50).map(|_| capture("conf_live", b"{}")).collect();
     let results = futures::future::join_all(sent.iter().map(|c| env.bus.publish(c.clone()))).await;
@@ -179,7 +179,7 @@ async fn live_batch_is_in_id_order(env: Env) {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut live = env.peer.live();
+    let mut live = env.peer.live().subscribe();
     let (stop, writer) = spawn_writer(&env.bus, &env.store);
     for p in publishing {
         p.await.unwrap();
@@ -204,24 +204,24 @@ async fn registry_changes_reach_every_process(env: Env) {
     let a = PathInfo::new(PathId::parse("conf_reg_a").unwrap());
     let b = PathInfo::new(PathId::parse("conf_reg_b").unwrap());
     let c = PathInfo::new(PathId::parse("conf_reg_c").unwrap());
-    env.bus.put_path(&a).await.unwrap();
-    env.bus.put_path(&b).await.unwrap();
-    let peer = env.peer.paths();
+    env.bus.registry().put(&a).await.unwrap();
+    env.bus.registry().put(&b).await.unwrap();
+    let peer = env.peer.registry().table();
     eventually(Duration::from_secs(1), "puts reach the peer", || {
         let ok = peer.get(&a.path_id).as_deref() == Some(&a) && peer.get(&b.path_id).is_some();
         async move { ok }
     })
     .await;
 
-    env.bus.remove_path(&a.path_id).await.unwrap();
+    env.bus.registry().remove(&a.path_id).await.unwrap();
     eventually(Duration::from_secs(1), "remove reaches the peer", || {
         let ok = peer.get(&a.path_id).is_none();
         async move { ok }
     })
     .await;
 
-    env.bus.put_path(&c).await.unwrap();
-    env.bus.remove_path(&b.path_id).await.unwrap();
+    env.bus.registry().put(&c).await.unwrap();
+    env.bus.registry().remove(&b.path_id).await.unwrap();
     eventually(
         Duration::from_secs(1),
         "later changes reach the peer",
@@ -231,7 +231,7 @@ async fn registry_changes_reach_every_process(env: Env) {
         },
     )
     .await;
-    assert_eq!(env.bus.paths().len(), 1);
+    assert_eq!(env.bus.registry().table().len(), 1);
 }
 
 async fn ready_is_ok(env: Env) {

@@ -29,8 +29,8 @@ async fn stored_ids(env: &Env, path: &str) -> HashSet<Uuid> {
 /// The writing process hears each capture it commits, whole, exactly once;
 /// another process (JetStream: a second bus) hears none of them.
 async fn committed_here_hears_each_own_commit_once(env: Env) {
-    let mut here = env.bus.committed_here();
-    let mut elsewhere = env.peer.committed_here();
+    let mut here = env.bus.committed_here().subscribe();
+    let mut elsewhere = env.peer.committed_here().subscribe();
     let (stop, writer) = spawn_writer(&env.bus, &env.store);
     let sent: Vec<Capture> = (0..30)
         .map(|_| capture("conf_here", b"{\"a\":1}"))

@@ -198,7 +198,7 @@ async fn nats_down_fails_publish_promptly_and_the_bus_recovers_after_restart() {
     let before = capture("outage", b"before");
     bus.publish(before.clone()).await.unwrap();
     wait_stored(&store, "outage", 1).await;
-    let mut live = bus.live();
+    let mut live = bus.live().subscribe();
 
     server.kill();
     let started = Instant::now();

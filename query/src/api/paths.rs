@@ -248,7 +248,7 @@ pub async fn create(
     })?;
     // Ingest only accepts what the registry announces; if that fails, undo so
     // the caller can simply retry.
-    if let Err(e) = state.bus.put_path(&path).await {
+    if let Err(e) = state.bus.registry().put(&path).await {
         let _ = state.store.delete_path(&path.path_id).await;
         return Err(e.into());
     }
@@ -334,7 +334,7 @@ pub async fn update(
     }
     // The store holds the change; the periodic registry sync repairs a
     // failed announcement, but say so rather than pretend it is live.
-    state.bus.put_path(&path).await?;
+    state.bus.registry().put(&path).await?;
     Ok(Json(PathView::new(&state, &path)))
 }
 
@@ -353,7 +353,7 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let path = existing(&state, &path_id, &access).await?;
     // Registry first, so ingest stops accepting before the rows go.
-    state.bus.remove_path(&path.path_id).await?;
+    state.bus.registry().remove(&path.path_id).await?;
     if !state.store.delete_path(&path.path_id).await? {
         return Err(not_found(&path.path_id));
     }

@@ -51,7 +51,7 @@ pub async fn run(
     shutdown: CancellationToken,
     tasks: TaskTracker,
 ) {
-    let mut committed = bus.committed_here();
+    let mut committed = bus.committed_here().subscribe();
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut queue: VecDeque<Pending> = VecDeque::new();
     loop {
@@ -122,7 +122,8 @@ pub async fn run(
 }
 
 fn forward_url(bus: &Bus, path: &PathId) -> Option<String> {
-    bus.paths()
+    bus.registry()
+        .table()
         .get(path)
         .and_then(|p| p.settings.forward_url.clone())
 }

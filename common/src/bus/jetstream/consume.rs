@@ -213,7 +213,7 @@ impl JetStreamBus {
             }
         }
         for c in &captures {
-            let _ = self.committed.send(std::sync::Arc::new(c.clone()));
+            self.committed.committed(c.clone());
         }
         self.announce(Announced::batch(&captures, &positions)).await;
         drop(spans);

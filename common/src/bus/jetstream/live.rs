@@ -8,17 +8,14 @@
 //! `Closed`); SSE clients then resume from the store with `Last-Event-ID`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use async_nats::Event;
 use futures::StreamExt as _;
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::{unavailable, JetStreamConfig};
-use crate::bus::{Announced, BusError, LIVE_CAPACITY};
-
-type Sender = broadcast::Sender<Arc<Announced>>;
+use crate::bus::{Announced, BusError, LiveFeed};
 
 /// One live message (docs/STREAM_FORMAT.md): a committed batch, or part of
 /// one, as the position before it and its items in position order.
@@ -29,7 +26,7 @@ struct LiveMessage {
 }
 
 pub(super) struct LiveHub {
-    sender: RwLock<Sender>,
+    feed: LiveFeed,
     /// Set between a disconnect and the next connect, so the first connect
     /// (which may be reported after receivers exist) ends nobody.
     disconnected: AtomicBool,
@@ -38,13 +35,13 @@ pub(super) struct LiveHub {
 impl LiveHub {
     pub(super) fn new() -> Self {
         Self {
-            sender: RwLock::new(broadcast::channel(LIVE_CAPACITY).0),
+            feed: LiveFeed::default(),
             disconnected: AtomicBool::new(false),
         }
     }
 
-    pub(super) fn subscribe(&self) -> broadcast::Receiver<Arc<Announced>> {
-        self.current().subscribe()
+    pub(super) fn feed(&self) -> LiveFeed {
+        self.feed.clone()
     }
 
     /// Called by the NATS client on connection events.
@@ -53,35 +50,22 @@ impl LiveHub {
             Event::Disconnected | Event::Closed => {
                 self.disconnected.store(true, Ordering::SeqCst);
                 tracing::warn!(%event, "NATS connection lost; ending live receivers");
-                self.renew();
+                self.feed.restart();
             }
             Event::Connected => {
                 // Receivers that subscribed while disconnected missed messages too.
                 if self.disconnected.swap(false, Ordering::SeqCst) {
                     tracing::info!(%event, "NATS connection back; ending live receivers");
-                    self.renew();
+                    self.feed.restart();
                 }
             }
             Event::SlowConsumer(_) => {
                 // A dropped live message is a gap: end receivers so they resume.
                 tracing::warn!(%event, "NATS reports a slow consumer; ending live receivers");
-                self.renew();
+                self.feed.restart();
             }
             _ => tracing::debug!(%event, "NATS event"),
         }
-    }
-
-    /// Replaces the sender; receivers of the old one see `Closed`.
-    fn renew(&self) {
-        *self.sender.write().unwrap_or_else(|e| e.into_inner()) =
-            broadcast::channel(LIVE_CAPACITY).0;
-    }
-
-    fn current(&self) -> Sender {
-        self.sender
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
     }
 
     /// Subscribes to the live subject and forwards until `stop` fires.
@@ -107,13 +91,11 @@ impl LiveHub {
                 };
                 match serde_json::from_slice::<LiveMessage>(&message.payload) {
                     Ok(batch) => {
-                        let sender = hub.current();
                         let mut prev = batch.prev;
                         for mut a in batch.items {
                             a.prev = prev;
                             prev = a.position;
-                            // No receivers is fine: nobody is watching.
-                            let _ = sender.send(Arc::new(a));
+                            hub.feed.announce(a);
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "ignoring a malformed live message"),

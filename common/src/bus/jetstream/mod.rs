@@ -31,14 +31,11 @@ use std::time::Duration;
 use async_nats::connection::State;
 use async_nats::jetstream::{self, object_store};
 use async_trait::async_trait;
-use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use super::{BusBackend, BusError};
-use crate::bus::Announced;
+use super::{BusBackend, BusError, CommittedHere, Parts, PathRegistry};
 use crate::capture::Capture;
 use crate::path_id::PathId;
-use crate::paths::{PathInfo, PathTable};
 use crate::store::Store;
 
 /// Room left in a message for the protocol line and headers (`Nats-Msg-Id`
@@ -150,18 +147,24 @@ pub struct JetStreamBus {
     epoch: std::time::Instant,
     /// Serialises forced reconnects (a frozen server) and spaces them out.
     reconnecting: tokio::sync::Mutex<Option<std::time::Instant>>,
-    registry: registry::Registry,
+    registry: Arc<registry::Registry>,
     live: Arc<live::LiveHub>,
     parked: AtomicU64,
-    committed: tokio::sync::broadcast::Sender<Arc<Capture>>,
+    committed: CommittedHere,
     /// Stops the background tasks (registry watch, live forwarder) on drop.
     tasks: CancellationToken,
 }
 
 /// Connects, creates or updates the stream, buckets and consumer, and loads
 /// the path registry before returning.
-pub async fn connect(config: JetStreamConfig) -> Result<Arc<dyn BusBackend>, BusError> {
-    Ok(JetStreamBus::connect(config).await?)
+pub(crate) async fn connect(config: JetStreamConfig) -> Result<Parts, BusError> {
+    let bus = JetStreamBus::connect(config).await?;
+    Ok(Parts {
+        live: bus.live.feed(),
+        registry: PathRegistry::new(bus.registry.clone()),
+        committed: bus.committed.clone(),
+        transport: bus,
+    })
 }
 
 impl JetStreamBus {
@@ -210,7 +213,7 @@ impl JetStreamBus {
             .await
             .map_err(|e| unavailable("opening the body object store", e))?;
         let tasks = CancellationToken::new();
-        let registry = registry::Registry::open(&js, &config, tasks.clone()).await?;
+        let registry = Arc::new(registry::Registry::open(&js, &config, tasks.clone()).await?);
         live.start(&client, &config, tasks.clone()).await?;
         tokio::spawn(guard.clone().run(js.clone(), config.clone(), tasks.clone()));
 
@@ -226,7 +229,7 @@ impl JetStreamBus {
             registry,
             live,
             parked: AtomicU64::new(0),
-            committed: tokio::sync::broadcast::channel(super::COMMITTED_CAPACITY).0,
+            committed: CommittedHere::default(),
             tasks,
         }))
     }
@@ -264,22 +267,6 @@ impl BusBackend for JetStreamBus {
         self.consume_into(store, shutdown).await
     }
 
-    fn live(&self) -> broadcast::Receiver<Arc<Announced>> {
-        self.live.subscribe()
-    }
-
-    async fn put_path(&self, path: &PathInfo) -> Result<(), BusError> {
-        self.registry.put(path).await
-    }
-
-    async fn remove_path(&self, id: &PathId) -> Result<(), BusError> {
-        self.registry.remove(id).await
-    }
-
-    fn paths(&self) -> PathTable {
-        self.registry.table()
-    }
-
     async fn ready(&self) -> Result<(), BusError> {
         self.connected()?;
         match tokio::time::timeout(READY_TIMEOUT, self.js.get_stream(&self.config.stream)).await {
@@ -294,10 +281,6 @@ impl BusBackend for JetStreamBus {
 
     fn parked_count(&self) -> u64 {
         JetStreamBus::parked_count(self)
-    }
-
-    fn committed_here(&self) -> tokio::sync::broadcast::Receiver<Arc<Capture>> {
-        self.committed.subscribe()
     }
 }
 

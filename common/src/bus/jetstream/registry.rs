@@ -7,11 +7,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv};
+use async_trait::async_trait;
 use futures::StreamExt as _;
 use tokio_util::sync::CancellationToken;
 
 use super::{unavailable, JetStreamConfig};
-use crate::bus::BusError;
+use crate::bus::{BusError, RegistryBackend};
 use crate::path_id::PathId;
 use crate::paths::{PathInfo, PathTable};
 
@@ -45,12 +46,15 @@ impl Registry {
         tokio::spawn(follow(kv.clone(), table.clone(), watch, stop));
         Ok(Self { kv, table })
     }
+}
 
-    pub(super) fn table(&self) -> PathTable {
+#[async_trait]
+impl RegistryBackend for Registry {
+    fn table(&self) -> PathTable {
         self.table.clone()
     }
 
-    pub(super) async fn put(&self, path: &PathInfo) -> Result<(), BusError> {
+    async fn put(&self, path: &PathInfo) -> Result<(), BusError> {
         let value = serde_json::to_vec(path).expect("path info serializes");
         self.kv
             .put(path.path_id.as_str(), value.into())
@@ -62,7 +66,7 @@ impl Registry {
         Ok(())
     }
 
-    pub(super) async fn remove(&self, id: &PathId) -> Result<(), BusError> {
+    async fn remove(&self, id: &PathId) -> Result<(), BusError> {
         self.kv
             .delete(id.as_str())
             .await
