@@ -173,6 +173,71 @@ pub fn header_pairs(headers: &[Header]) -> Vec<(String, HeaderValueJson)> {
         .collect()
 }
 
+/// Headers in JSON as `[name, value]` pairs, a value being a string when it
+/// is UTF-8 and `{"base64": ...}` otherwise: written and read here, straight
+/// from and into [`Header`]s, for the stream format and the store's columns
+/// (the JSON views build [`header_pairs`], which masking edits).
+pub mod header_json {
+    use bytes::Bytes;
+    use serde::ser::SerializeSeq as _;
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    use super::{Header, HeaderValueJson};
+
+    /// Names as they are (`#[serde(serialize_with)]`).
+    pub fn serialize<S: Serializer>(headers: &[Header], s: S) -> Result<S::Ok, S::Error> {
+        write(headers, false, s)
+    }
+
+    /// Names lower-cased, as the store's `headers` column keeps them (its
+    /// header search matches names exactly).
+    pub fn to_string_lowercase(headers: &[Header]) -> String {
+        let mut out = Vec::with_capacity(64 * headers.len());
+        write(headers, true, &mut serde_json::Serializer::new(&mut out))
+            .expect("headers serialize");
+        String::from_utf8(out).expect("JSON is UTF-8")
+    }
+
+    fn write<S: Serializer>(headers: &[Header], lowercase: bool, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(headers.len()))?;
+        for h in headers {
+            let lower;
+            let name = if lowercase && h.name.bytes().any(|b| b.is_ascii_uppercase()) {
+                lower = h.name.to_ascii_lowercase();
+                lower.as_str()
+            } else {
+                h.name.as_str()
+            };
+            match std::str::from_utf8(&h.value) {
+                Ok(text) => seq.serialize_element(&(name, text))?,
+                Err(_) => seq.serialize_element(&(name, HeaderValueJson::from_bytes(&h.value)))?,
+            }
+        }
+        seq.end()
+    }
+
+    /// `#[serde(deserialize_with)]`; a value that is not valid base64 is an
+    /// error of the document.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Header>, D::Error> {
+        Vec::<(String, HeaderValueJson)>::deserialize(d)?
+            .into_iter()
+            .map(|(name, value)| {
+                let value = match value {
+                    HeaderValueJson::Text(text) => Bytes::from(text.into_bytes()),
+                    binary => Bytes::from(binary.to_bytes().map_err(|_| {
+                        serde::de::Error::custom("header value is not valid base64")
+                    })?),
+                };
+                Ok(Header { name, value })
+            })
+            .collect()
+    }
+
+    pub fn from_str(raw: &str) -> Result<Vec<Header>, serde_json::Error> {
+        deserialize(&mut serde_json::Deserializer::from_str(raw))
+    }
+}
+
 /// A header value in JSON: a string when the bytes are UTF-8, otherwise
 /// `{"base64": "..."}` so nothing is lost.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

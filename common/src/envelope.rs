@@ -16,30 +16,52 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::capture::{header_pairs, Capture, Header, HeaderOrder, HeaderValueJson};
+use crate::capture::{header_json, Capture, Header, HeaderOrder};
 use crate::path_id::PathId;
 
 /// The version this code writes; readers refuse versions they do not know.
 pub const VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Meta {
-    pub v: u32,
-    pub id: Uuid,
-    pub path_id: PathId,
-    pub method: String,
-    pub subpath: String,
-    pub query_string: String,
-    pub headers: Vec<(String, HeaderValueJson)>,
+/// The meta line as written: borrowed from the capture, so encoding copies
+/// nothing but the bytes it writes.
+#[derive(Serialize)]
+struct MetaOut<'a> {
+    v: u32,
+    id: Uuid,
+    path_id: &'a PathId,
+    method: &'a str,
+    subpath: &'a str,
+    query_string: &'a str,
+    #[serde(serialize_with = "header_json::serialize")]
+    headers: &'a [Header],
+    #[serde(skip_serializing_if = "HeaderOrder::is_grouped")]
+    header_order: HeaderOrder,
+    ip: &'a str,
+    received_at: DateTime<Utc>,
+    body_size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_ref: Option<&'a BodyRef>,
+}
+
+/// The meta line as read: the capture's fields, moved into it as they are.
+#[derive(Deserialize)]
+struct MetaIn {
+    v: u32,
+    id: Uuid,
+    path_id: PathId,
+    method: String,
+    subpath: String,
+    query_string: String,
+    #[serde(deserialize_with = "header_json::deserialize")]
+    headers: Vec<Header>,
     /// Absent means `grouped` (and writers before it existed).
-    #[serde(default, skip_serializing_if = "HeaderOrder::is_grouped")]
-    pub header_order: HeaderOrder,
-    pub ip: String,
-    pub received_at: DateTime<Utc>,
-    pub body_size: u64,
-    /// Set when the body is stored outside the message (see module docs).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body_ref: Option<BodyRef>,
+    #[serde(default)]
+    header_order: HeaderOrder,
+    ip: String,
+    received_at: DateTime<Utc>,
+    body_size: u64,
+    #[serde(default)]
+    body_ref: Option<BodyRef>,
 }
 
 /// Where an out-of-band body lives: a JetStream object store bucket and the
@@ -58,61 +80,51 @@ pub enum DecodeError {
     Meta(#[from] serde_json::Error),
     #[error("unsupported stream format version {0}")]
     Version(u32),
-    #[error("header value is not valid base64")]
-    HeaderValue,
     #[error("body size {declared} does not match the {actual} bytes carried")]
     BodySize { declared: u64, actual: u64 },
 }
 
-/// A decoded message: the capture, whose body is empty while `body_ref` is set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Envelope {
-    pub capture: Capture,
-    pub body_ref: Option<BodyRef>,
-}
-
-pub fn meta_of(capture: &Capture, body_ref: Option<BodyRef>) -> Meta {
-    Meta {
-        v: VERSION,
-        id: capture.id,
-        path_id: capture.path_id.clone(),
-        method: capture.method.clone(),
-        subpath: capture.subpath.clone(),
-        query_string: capture.query_string.clone(),
-        headers: header_pairs(&capture.headers),
-        header_order: capture.header_order,
-        ip: capture.ip.clone(),
-        received_at: capture.received_at,
-        body_size: capture.body.len() as u64,
-        body_ref,
-    }
-}
-
 /// Encodes a capture with its body inline.
 pub fn encode(capture: &Capture) -> Bytes {
-    encode_parts(&meta_of(capture, None), &capture.body)
+    encode_parts(capture, None, &capture.body)
 }
 
 /// Encodes a capture whose body was stored out of band at `body_ref`.
-pub fn encode_with_ref(capture: &Capture, body_ref: BodyRef) -> Bytes {
-    encode_parts(&meta_of(capture, Some(body_ref)), &[])
+pub fn encode_with_ref(capture: &Capture, body_ref: &BodyRef) -> Bytes {
+    encode_parts(capture, Some(body_ref), &[])
 }
 
-fn encode_parts(meta: &Meta, body: &[u8]) -> Bytes {
-    let meta = serde_json::to_vec(meta).expect("meta serializes");
-    let mut out = BytesMut::with_capacity(meta.len() + 1 + body.len());
-    out.put_slice(&meta);
+fn encode_parts(capture: &Capture, body_ref: Option<&BodyRef>, body: &[u8]) -> Bytes {
+    let meta = MetaOut {
+        v: VERSION,
+        id: capture.id,
+        path_id: &capture.path_id,
+        method: &capture.method,
+        subpath: &capture.subpath,
+        query_string: &capture.query_string,
+        headers: &capture.headers,
+        header_order: capture.header_order,
+        ip: &capture.ip,
+        received_at: capture.received_at,
+        body_size: capture.body.len() as u64,
+        body_ref,
+    };
+    let mut out = BytesMut::with_capacity(256 + 64 * capture.headers.len() + body.len());
+    serde_json::to_writer((&mut out).writer(), &meta).expect("meta serializes");
     out.put_u8(b'\n');
     out.put_slice(body);
     out.freeze()
 }
 
-pub fn decode(payload: &Bytes) -> Result<Envelope, DecodeError> {
+/// The capture a payload carries and, when its body is stored out of band,
+/// where (the capture's body is then empty until the caller fetches it:
+/// `bus::jetstream::read_capture`).
+pub fn decode(payload: &Bytes) -> Result<(Capture, Option<BodyRef>), DecodeError> {
     let split = payload
         .iter()
         .position(|&b| b == b'\n')
         .ok_or(DecodeError::NoMetaLine)?;
-    let meta: Meta = serde_json::from_slice(&payload[..split])?;
+    let meta: MetaIn = serde_json::from_slice(&payload[..split])?;
     if meta.v != VERSION {
         return Err(DecodeError::Version(meta.v));
     }
@@ -123,33 +135,20 @@ pub fn decode(payload: &Bytes) -> Result<Envelope, DecodeError> {
             actual: body.len() as u64,
         });
     }
-    let headers = meta
-        .headers
-        .into_iter()
-        .map(|(name, value)| {
-            let value = value.to_bytes().map_err(|_| DecodeError::HeaderValue)?;
-            Ok(Header {
-                name,
-                value: Bytes::from(value),
-            })
-        })
-        .collect::<Result<Vec<_>, DecodeError>>()?;
-    Ok(Envelope {
-        capture: Capture {
-            id: meta.id,
-            path_id: meta.path_id,
-            method: meta.method,
-            subpath: meta.subpath,
-            query_string: meta.query_string,
-            headers,
-            header_order: meta.header_order,
-            body,
-            ip: meta.ip,
-            received_at: meta.received_at,
-            signature: None,
-        },
-        body_ref: meta.body_ref,
-    })
+    let capture = Capture {
+        id: meta.id,
+        path_id: meta.path_id,
+        method: meta.method,
+        subpath: meta.subpath,
+        query_string: meta.query_string,
+        headers: meta.headers,
+        header_order: meta.header_order,
+        body,
+        ip: meta.ip,
+        received_at: meta.received_at,
+        signature: None,
+    };
+    Ok((capture, meta.body_ref))
 }
 
 #[cfg(test)]
@@ -188,9 +187,22 @@ mod tests {
     #[test]
     fn round_trips_binary_body_and_headers() {
         let c = sample(b"\x00\x01\n\xff binary\n");
-        let env = decode(&encode(&c)).unwrap();
-        assert_eq!(env.capture, c);
-        assert!(env.body_ref.is_none());
+        let (decoded, body_ref) = decode(&encode(&c)).unwrap();
+        assert_eq!(decoded, c);
+        assert!(body_ref.is_none());
+    }
+
+    #[test]
+    fn headers_are_written_as_the_json_views_write_them() {
+        let c = sample(b"");
+        let payload = encode(&c);
+        let meta: serde_json::Value =
+            serde_json::from_slice(&payload[..payload.len() - 1]).unwrap();
+        assert_eq!(
+            meta["headers"],
+            serde_json::json!([["x-a", "1"], ["x-bin", {"base64": "//4K"}], ["x-a", "2"]])
+        );
+        assert!(meta.get("header_order").is_none(), "grouped is the default");
     }
 
     #[test]
@@ -207,9 +219,9 @@ mod tests {
             bucket: "B".into(),
             object: c.id.to_string(),
         };
-        let env = decode(&encode_with_ref(&c, r.clone())).unwrap();
-        assert_eq!(env.body_ref, Some(r));
-        assert!(env.capture.body.is_empty());
+        let (decoded, body_ref) = decode(&encode_with_ref(&c, &r)).unwrap();
+        assert_eq!(body_ref, Some(r));
+        assert!(decoded.body.is_empty());
     }
 
     #[test]
@@ -222,9 +234,13 @@ mod tests {
             decode(&Bytes::from_static(b"{}\n")),
             Err(DecodeError::Meta(_))
         ));
-        let mut meta = meta_of(&sample(b""), None);
-        meta.v = 2;
-        let payload = encode_parts(&meta, b"");
-        assert!(matches!(decode(&payload), Err(DecodeError::Version(2))));
+        let v1 = encode(&sample(b""));
+        let v2 = String::from_utf8(v1.to_vec())
+            .unwrap()
+            .replacen("{\"v\":1,", "{\"v\":2,", 1);
+        assert!(matches!(
+            decode(&Bytes::from(v2)),
+            Err(DecodeError::Version(2))
+        ));
     }
 }

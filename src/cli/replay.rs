@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream::{self, consumer};
+use common::bus::jetstream::CaptureReader;
 use common::bus::JetStreamConfig;
-use common::envelope;
 use common::{Capture, PathId};
 use futures::StreamExt;
 use query::replay::run::{self, percentile, Pacing, Tally};
@@ -95,12 +95,13 @@ pub async fn run(args: ReplayArgs, cancel: CancellationToken) -> anyhow::Result<
         .context("creating an ordered consumer")?;
     let pending = consumer.info().await.context("consumer info")?.num_pending;
     let bodies = js.get_object_store(config.bodies_bucket()).await.ok();
+    let reader = CaptureReader::new(js.clone(), config.bodies_bucket(), bodies);
 
     let (captures_tx, captures_rx) = mpsc::channel::<Capture>(64);
     let reader = tokio::spawn(read(
         consumer,
         pending,
-        bodies,
+        reader,
         args.clone(),
         captures_tx,
         cancel.clone(),
@@ -174,7 +175,7 @@ fn deliver_policy(args: &ReplayArgs) -> anyhow::Result<consumer::DeliverPolicy> 
 async fn read(
     consumer: consumer::Consumer<consumer::pull::OrderedConfig>,
     pending: u64,
-    bodies: Option<jetstream::object_store::ObjectStore>,
+    reader: CaptureReader,
     args: ReplayArgs,
     out: mpsc::Sender<Capture>,
     cancel: CancellationToken,
@@ -201,23 +202,8 @@ async fn read(
         if args.to_seq.is_some_and(|to| seq > to) {
             return Ok(());
         }
-        let capture = match envelope::decode(&message.payload) {
-            Ok(e) => match e.body_ref {
-                None => Some(e.capture),
-                Some(body_ref) => {
-                    let mut capture = e.capture;
-                    match fetch_body(bodies.as_ref(), &body_ref.object).await {
-                        Ok(body) => {
-                            capture.body = body.into();
-                            Some(capture)
-                        }
-                        Err(e) => {
-                            eprintln!("\nskipping capture {} (sequence {seq}): {e}", capture.id);
-                            None
-                        }
-                    }
-                }
-            },
+        let capture = match reader.read(&message.payload).await {
+            Ok(capture) => Some(capture),
             Err(e) => {
                 eprintln!("\nskipping sequence {seq}: {e}");
                 None
@@ -235,19 +221,4 @@ async fn read(
             return Ok(());
         }
     }
-}
-
-async fn fetch_body(
-    bodies: Option<&jetstream::object_store::ObjectStore>,
-    object: &str,
-) -> anyhow::Result<Vec<u8>> {
-    use tokio::io::AsyncReadExt as _;
-    let bodies = bodies.ok_or_else(|| anyhow::anyhow!("the body object store is missing"))?;
-    let mut reader = bodies
-        .get(object)
-        .await
-        .map_err(|e| anyhow::anyhow!("out-of-band body {object}: {e}"))?;
-    let mut body = Vec::new();
-    reader.read_to_end(&mut body).await?;
-    Ok(body)
 }

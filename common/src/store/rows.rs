@@ -4,22 +4,11 @@
 //! Names are stored lower-cased (header search matches them exactly); the
 //! names as sent go beside them in `header_names` (see migration 0007).
 
-use bytes::Bytes;
-
-use crate::capture::{Capture, Header, HeaderOrder, HeaderValueJson};
+use crate::capture::{header_json, Capture, Header, HeaderOrder};
 use crate::store::StoreError;
 
 pub fn headers_to_json(headers: &[Header]) -> String {
-    let pairs: Vec<(String, HeaderValueJson)> = headers
-        .iter()
-        .map(|h| {
-            (
-                h.name.to_ascii_lowercase(),
-                HeaderValueJson::from_bytes(&h.value),
-            )
-        })
-        .collect();
-    serde_json::to_string(&pairs).expect("headers serialize")
+    header_json::to_string_lowercase(headers)
 }
 
 /// The `header_names` column: the names as sent, when they are.
@@ -53,20 +42,7 @@ pub fn headers_from_columns(
 }
 
 fn headers_from_json(raw: &str) -> Result<Vec<Header>, StoreError> {
-    let pairs: Vec<(String, HeaderValueJson)> =
-        serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    pairs
-        .into_iter()
-        .map(|(name, value)| {
-            let value = value
-                .to_bytes()
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            Ok(Header {
-                name,
-                value: Bytes::from(value),
-            })
-        })
-        .collect()
+    header_json::from_str(raw).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// A `path_id` column's value, refused when it is not a path id.

@@ -4,17 +4,16 @@
 use std::time::Duration;
 
 use async_nats::jetstream::message::PublishMessage;
-use async_nats::jetstream::{object_store, AckKind, Message};
-use bytes::Bytes;
-use tokio::io::AsyncReadExt as _;
+use async_nats::jetstream::{AckKind, Message};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::pull::{Next, Puller};
-use super::{unavailable, JetStreamBus, HEADROOM};
+use super::read::ReadError;
+use super::{JetStreamBus, HEADROOM};
 use crate::bus::{Announced, BusError};
 use crate::capture::Capture;
-use crate::envelope::{self, BodyRef, DecodeError};
+use crate::envelope::DecodeError;
 use crate::store::Store;
 use crate::trace_context;
 
@@ -37,17 +36,8 @@ fn reason(e: &DecodeError) -> &'static str {
         DecodeError::NoMetaLine => "no_meta_line",
         DecodeError::Meta(_) => "bad_meta",
         DecodeError::Version(_) => "unknown_version",
-        DecodeError::HeaderValue => "bad_header",
         DecodeError::BodySize { .. } => "body_size",
     }
-}
-
-enum BodyError {
-    /// The object is gone (expired or deleted): the message can never be
-    /// completed, so it is parked.
-    Missing,
-    /// NATS trouble: leave the batch unacknowledged and try again.
-    Transient(BusError),
 }
 
 impl JetStreamBus {
@@ -160,29 +150,22 @@ impl JetStreamBus {
         let mut spans: Vec<tracing::Span> = Vec::with_capacity(batch.len());
         let mut batch = batch.into_iter();
         while let Some(m) = batch.next() {
-            let env = match envelope::decode(&m.payload) {
-                Ok(env) => env,
-                Err(e) => {
+            let capture = match self.reader.read(&m.payload).await {
+                Ok(capture) => capture,
+                Err(ReadError::Decode(e)) => {
                     self.park(&m, reason(&e), &e.to_string()).await;
                     continue;
                 }
-            };
-            let mut capture = env.capture;
-            if let Some(body_ref) = env.body_ref {
-                match self.get_body(&body_ref).await {
-                    Ok(body) => capture.body = body,
-                    Err(BodyError::Missing) => {
-                        self.park(&m, "body_missing", "out-of-band body not found")
-                            .await;
-                        continue;
-                    }
-                    Err(BodyError::Transient(e)) => {
-                        let rest = batch.as_slice();
-                        nak_all(committed.iter().chain([&m]).chain(rest)).await;
-                        return Err(e);
-                    }
+                Err(ReadError::BodyMissing(what)) => {
+                    self.park(&m, "body_missing", &what).await;
+                    continue;
                 }
-            }
+                Err(ReadError::Transient(e)) => {
+                    let rest = batch.as_slice();
+                    nak_all(committed.iter().chain([&m]).chain(rest)).await;
+                    return Err(e);
+                }
+            };
             spans.push(trace_context::written_span(
                 capture.id,
                 trace_context::extract(m.headers.as_ref()),
@@ -218,30 +201,6 @@ impl JetStreamBus {
         self.announce(Announced::batch(&captures, &positions)).await;
         drop(spans);
         Ok(())
-    }
-
-    async fn get_body(&self, body_ref: &BodyRef) -> Result<Bytes, BodyError> {
-        let bucket = if body_ref.bucket == self.config.bodies_bucket() {
-            self.bodies.clone()
-        } else {
-            self.js
-                .get_object_store(&body_ref.bucket)
-                .await
-                .map_err(|_| BodyError::Missing)?
-        };
-        let mut object = bucket
-            .get(&body_ref.object)
-            .await
-            .map_err(|e| match e.kind() {
-                object_store::GetErrorKind::NotFound => BodyError::Missing,
-                _ => BodyError::Transient(unavailable("fetching an out-of-band body", e)),
-            })?;
-        let mut body = Vec::with_capacity(object.info().size);
-        object
-            .read_to_end(&mut body)
-            .await
-            .map_err(|e| BodyError::Transient(unavailable("reading an out-of-band body", e)))?;
-        Ok(Bytes::from(body))
     }
 
     /// Moves a message that can never be stored out of the way: a raw copy

@@ -20,9 +20,11 @@ mod consume;
 mod live;
 mod publish;
 mod pull;
+mod read;
 mod registry;
 
 pub use connect::{parse_servers, redact, NatsAuth, NatsConnect, NatsTls};
+pub use read::{CaptureReader, ReadError};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -141,6 +143,7 @@ pub struct JetStreamBus {
     /// Keeps the streams and the consumer in existence; holds the consumer.
     guard: Arc<assets::Guard>,
     bodies: object_store::ObjectStore,
+    reader: CaptureReader,
     /// When this process last had a publish acknowledged (ms since `epoch`),
     /// to tell a stalled connection from one slow message.
     last_ack: AtomicU64,
@@ -217,12 +220,14 @@ impl JetStreamBus {
         live.start(&client, &config, tasks.clone()).await?;
         tokio::spawn(guard.clone().run(js.clone(), config.clone(), tasks.clone()));
 
+        let reader = CaptureReader::new(js.clone(), config.bodies_bucket(), Some(bodies.clone()));
         Ok(Arc::new(Self {
             config,
             client,
             js,
             guard,
             bodies,
+            reader,
             last_ack: AtomicU64::new(0),
             epoch: std::time::Instant::now(),
             reconnecting: tokio::sync::Mutex::new(None),

@@ -134,7 +134,7 @@ impl JetStreamBus {
                     .await
                     .map_err(|_| Attempt::TimedOut)?
                     .map_err(Attempt::Body)?;
-                envelope::encode_with_ref(capture, body_ref)
+                envelope::encode_with_ref(capture, &body_ref)
             }
         };
         let mut message = PublishMessage::build();
