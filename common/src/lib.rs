@@ -14,6 +14,7 @@ pub mod http_error;
 pub mod metrics;
 pub mod path_id;
 pub mod paths;
+pub mod retry;
 pub mod signing;
 #[cfg(feature = "backends")]
 pub mod store;

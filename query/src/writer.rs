@@ -8,8 +8,8 @@ use common::{Bus, Store};
 use tokio_util::sync::CancellationToken;
 
 pub async fn run(bus: Bus, store: Store, shutdown: CancellationToken) {
-    const FIRST: Duration = Duration::from_millis(100);
-    let mut backoff = FIRST;
+    let fresh = || common::retry::delays(Duration::from_millis(100), Duration::from_secs(5));
+    let mut delays = fresh();
     while !shutdown.is_cancelled() {
         let started = std::time::Instant::now();
         match bus.consume(store.clone(), shutdown.clone()).await {
@@ -18,14 +18,14 @@ pub async fn run(bus: Bus, store: Store, shutdown: CancellationToken) {
                 // A consumer that ran a while was healthy: this is a new
                 // outage, not the same one getting longer.
                 if started.elapsed() > Duration::from_secs(5) {
-                    backoff = FIRST;
+                    delays = fresh();
                 }
+                let backoff = delays.next_delay();
                 tracing::warn!(error = %e, retry_in = ?backoff, "consumer stopped; restarting");
                 tokio::select! {
                     () = tokio::time::sleep(backoff) => {}
                     () = shutdown.cancelled() => break,
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
     }

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use base64::Engine as _;
 use bytes::Bytes;
 use common::capture::CaptureDetail;
+use common::retry::Delays;
 use common::{Capture, Header, PathId};
 use eventsource_stream::Eventsource as _;
 use futures::StreamExt;
@@ -25,6 +26,10 @@ use super::ForwardArgs;
 /// than this means the connection is dead.
 const IDLE: Duration = Duration::from_secs(45);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+fn fresh_delays() -> Delays {
+    common::retry::delays(Duration::from_millis(250), MAX_BACKOFF)
+}
 
 /// Runs the subcommand until Ctrl-C.
 pub async fn main(args: ForwardArgs) -> anyhow::Result<()> {
@@ -66,9 +71,11 @@ pub async fn run(args: ForwardArgs, cancel: CancellationToken) -> anyhow::Result
         api,
         target,
     };
-    let mut backoff = Duration::from_millis(250);
+    let mut delays = fresh_delays();
     while !cancel.is_cancelled() {
-        match me.follow(&cancel, &mut backoff).await {
+        let result = me.follow(&cancel, &mut delays).await;
+        let backoff = delays.next_delay();
+        match result {
             Ok(()) => eprintln!("feed closed by the server; reconnecting"),
             Err(e) => eprintln!("feed lost ({e:#}); reconnecting in {backoff:?}"),
         }
@@ -76,7 +83,6 @@ pub async fn run(args: ForwardArgs, cancel: CancellationToken) -> anyhow::Result
             () = tokio::time::sleep(backoff) => {}
             () = cancel.cancelled() => break,
         }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
     Ok(())
 }
@@ -94,7 +100,7 @@ impl Forwarder {
     async fn follow(
         &mut self,
         cancel: &CancellationToken,
-        backoff: &mut Duration,
+        delays: &mut Delays,
     ) -> anyhow::Result<()> {
         let mut request = self
             .api
@@ -111,7 +117,7 @@ impl Forwarder {
             response.text().await.unwrap_or_default()
         );
         eprintln!("following {}", self.url("/stream"));
-        *backoff = Duration::from_millis(250);
+        *delays = fresh_delays();
         // SSE framing by a kept parser (comments, CRLF, multi-line data).
         let mut events = response.bytes_stream().eventsource();
         loop {
@@ -149,8 +155,9 @@ impl Forwarder {
         );
         let detail: CaptureDetail = response.json().await.context("reading the capture")?;
         let capture = capture_of(detail)?;
-        let mut wait = Duration::from_millis(250);
+        let mut delays = fresh_delays();
         loop {
+            let wait = delays.next_delay();
             let outcome = self.target.send(&capture).await;
             match (outcome.status, outcome.error) {
                 (Some(status), _) => {
@@ -174,7 +181,6 @@ impl Forwarder {
                 () = tokio::time::sleep(wait) => {}
                 () = cancel.cancelled() => return Ok(()),
             }
-            wait = (wait * 2).min(MAX_BACKOFF);
         }
     }
 }

@@ -136,7 +136,7 @@ async fn deliver(
     forwards: &Forwards,
     shutdown: &CancellationToken,
 ) {
-    let mut backoff = Duration::from_millis(500);
+    let mut delays = common::retry::delays(Duration::from_millis(500), Duration::from_secs(30));
     for attempt in 1..=MAX_ATTEMPTS {
         let (status, latency_ms, error, answer) =
             match send_once(capture, url, signing.clone(), allow).await {
@@ -166,10 +166,9 @@ async fn deliver(
             return;
         }
         tokio::select! {
-            () = tokio::time::sleep(backoff) => {}
+            () = tokio::time::sleep(delays.next_delay()) => {}
             () = shutdown.cancelled() => return,
         }
-        backoff *= 2;
     }
 }
 

@@ -196,14 +196,14 @@ pub(super) async fn declare_at_start(
     config: &JetStreamConfig,
 ) -> Result<PullConsumer, BusError> {
     let deadline = tokio::time::Instant::now() + STARTUP_DECLARE;
-    let mut pause = Duration::from_millis(200);
+    let mut delays = crate::retry::delays(Duration::from_millis(200), Duration::from_secs(2));
     loop {
+        let pause = delays.next_delay();
         match declare_all(js, config).await {
             Ok(consumer) => return Ok(consumer),
             Err(e) if tokio::time::Instant::now() + pause < deadline => {
                 tracing::warn!(error = %e, "declaring the JetStream assets failed; trying again");
                 tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(2));
             }
             Err(e) => return Err(e),
         }

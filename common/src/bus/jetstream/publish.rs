@@ -24,7 +24,7 @@ use crate::trace_context;
 
 /// Largest object store chunk: big chunks mean few round trips per body.
 const MAX_CHUNK: usize = 1 << 20;
-/// Pause before the first retry; doubled up to [`MAX_BACKOFF`].
+/// Pause before the first retry; doubled up to [`MAX_BACKOFF`] (jittered).
 const FIRST_BACKOFF: Duration = Duration::from_millis(25);
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 /// Least time between two forced reconnects of one process.
@@ -46,7 +46,7 @@ impl JetStreamBus {
     pub(super) async fn publish_capture(&self, capture: Capture) -> Result<(), BusError> {
         let deadline = Instant::now() + self.config.publish_timeout;
         let mut message: Option<PublishMessage> = None;
-        let mut backoff = FIRST_BACKOFF;
+        let mut delays = crate::retry::delays(FIRST_BACKOFF, MAX_BACKOFF);
         loop {
             self.wait_connected(deadline).await?;
             let error = match self.attempt(&capture, &mut message, deadline).await {
@@ -71,6 +71,7 @@ impl JetStreamBus {
                     _ => ("other", true),
                 },
             };
+            let backoff = delays.next_delay();
             if !retry || Instant::now() + backoff >= deadline {
                 return Err(match error {
                     Attempt::TimedOut => BusError::Timeout,
@@ -80,7 +81,6 @@ impl JetStreamBus {
             }
             metrics::counter!("cl_publish_retries_total", "reason" => reason).increment(1);
             tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 

@@ -19,7 +19,9 @@ use crate::paths::{PathInfo, PathTable};
 /// How long the initial load may take before the registry starts with what
 /// it has (the watcher keeps filling it in).
 const LOAD_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest pause between attempts to re-watch the bucket after an error.
+/// First and longest pause between attempts to re-watch the bucket after an
+/// error.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 pub(super) struct Registry {
@@ -140,7 +142,8 @@ fn apply(table: &PathTable, entry: &kv::Entry) {
 /// Applies changes as they come; on a watcher error, waits (with backoff)
 /// and reloads the whole bucket, so no change is missed across an outage.
 async fn follow(kv: kv::Store, table: PathTable, mut watch: kv::Watch, stop: CancellationToken) {
-    let mut backoff = Duration::from_millis(100);
+    let fresh = || crate::retry::delays(FIRST_BACKOFF, MAX_BACKOFF);
+    let mut delays = fresh();
     loop {
         let next = tokio::select! {
             e = watch.next() => e,
@@ -149,7 +152,7 @@ async fn follow(kv: kv::Store, table: PathTable, mut watch: kv::Watch, stop: Can
         match next {
             Some(Ok(entry)) => {
                 apply(&table, &entry);
-                backoff = Duration::from_millis(100);
+                delays = fresh();
                 continue;
             }
             Some(Err(e)) => tracing::warn!(error = %e, "path registry watch failed; reloading"),
@@ -157,10 +160,9 @@ async fn follow(kv: kv::Store, table: PathTable, mut watch: kv::Watch, stop: Can
         }
         loop {
             tokio::select! {
-                () = tokio::time::sleep(backoff) => {}
+                () = tokio::time::sleep(delays.next_delay()) => {}
                 () = stop.cancelled() => return,
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
             match load(&kv, &table).await {
                 Ok(w) => {
                     watch = w;
