@@ -3,7 +3,6 @@
 //! subject), fetches out-of-band bodies from the object store, and sends them
 //! with the same code as server-side replay. No database involved.
 
-use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +12,7 @@ use common::bus::jetstream::CaptureReader;
 use common::bus::JetStreamConfig;
 use common::{Capture, PathId};
 use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
 use query::replay::run::{self, percentile, Pacing, Tally};
 use query::replay::Outcome;
 use tokio::sync::mpsc;
@@ -117,19 +117,14 @@ pub async fn run(args: ReplayArgs, cancel: CancellationToken) -> anyhow::Result<
 
     let mut tally = Tally::default();
     let mut latencies = Vec::new();
-    let mut last_print = std::time::Instant::now();
+    let bar = progress_bar(pending, args.quiet);
     while let Some(outcome) = outcomes_rx.recv().await {
         tally.add(&outcome);
         latencies.push(outcome.latency_ms);
-        if !args.quiet && last_print.elapsed() > Duration::from_millis(200) {
-            last_print = std::time::Instant::now();
-            progress(&tally, pending);
-        }
+        bar.set_position(tally.sent);
+        bar.set_message(counts(&tally));
     }
-    if !args.quiet {
-        progress(&tally, pending);
-        eprintln!();
-    }
+    bar.finish();
     sender.await?;
     reader.await??;
     latencies.sort_by(f64::total_cmp);
@@ -140,14 +135,25 @@ pub async fn run(args: ReplayArgs, cancel: CancellationToken) -> anyhow::Result<
     })
 }
 
-fn progress(tally: &Tally, pending: u64) {
-    let mut err = std::io::stderr().lock();
-    let _ = write!(
-        err,
-        "\rreplayed {}/{} (2xx {}, non-2xx {}, errors {})   ",
-        tally.sent, pending, tally.succeeded, tally.non_2xx, tally.errors
+/// A progress line on stderr (indicatif draws it only on a terminal and
+/// rate-limits redraws; `--quiet` hides it).
+fn progress_bar(pending: u64, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(pending);
+    bar.set_style(
+        ProgressStyle::with_template("replayed {pos}/{len} {wide_bar} {per_sec} {msg}")
+            .expect("valid template"),
     );
-    let _ = err.flush();
+    bar
+}
+
+fn counts(tally: &Tally) -> String {
+    format!(
+        "(2xx {}, non-2xx {}, errors {})",
+        tally.succeeded, tally.non_2xx, tally.errors
+    )
 }
 
 /// Start at `--from-seq`, or a little before `--since`, or at the beginning.
