@@ -1,6 +1,9 @@
 //! Live feeds over server-sent events, with gapless resume.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use eventsource_stream::Eventsource as _;
 
 use futures::future::join_all;
 use futures::StreamExt as _;
@@ -16,10 +19,24 @@ pub struct Sse {
     pub data: Value,
 }
 
-/// A minimal SSE reader over a streaming response.
+type Events = std::pin::Pin<
+    Box<
+        dyn futures::Stream<
+                Item = Result<
+                    eventsource_stream::Event,
+                    eventsource_stream::EventStreamError<reqwest::Error>,
+                >,
+            > + Send,
+    >,
+>;
+
+/// An SSE reader over a streaming response (framing by eventsource-stream,
+/// as the `forward` subcommand reads it).
 pub struct SseClient {
-    body: std::pin::Pin<Box<dyn futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>,
-    buf: String,
+    events: Events,
+    /// The raw text as it arrives, once `until_end` asks for it (comments,
+    /// which the parser drops, are what it looks for).
+    raw: Arc<Mutex<Option<String>>>,
 }
 
 impl SseClient {
@@ -47,9 +64,19 @@ impl SseClient {
             .to_str()
             .unwrap()
             .starts_with("text/event-stream"));
+        let raw = Arc::new(Mutex::new(None::<String>));
+        let tee = raw.clone();
+        let events = r
+            .bytes_stream()
+            .inspect(move |chunk| {
+                if let (Ok(chunk), Some(raw)) = (chunk, tee.lock().unwrap().as_mut()) {
+                    raw.push_str(&String::from_utf8_lossy(chunk));
+                }
+            })
+            .eventsource();
         Self {
-            body: Box::pin(r.bytes_stream()),
-            buf: String::new(),
+            events: Box::pin(events),
+            raw,
         }
     }
 
@@ -62,42 +89,29 @@ impl SseClient {
 
     async fn next_inner(&mut self) -> Sse {
         loop {
-            if let Some(end) = self.buf.find("\n\n") {
-                let block: String = self.buf.drain(..end + 2).collect();
-                let (mut id, mut event, mut data) = (String::new(), String::new(), String::new());
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("id:") {
-                        id = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("event:") {
-                        event = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim_start());
-                    }
-                }
-                if event == "request" {
-                    return Sse {
-                        id,
-                        data: serde_json::from_str(&data).unwrap(),
-                    };
-                }
-                continue;
+            let event = self.events.next().await.expect("stream open").unwrap();
+            if event.event == "request" {
+                return Sse {
+                    id: event.id,
+                    data: serde_json::from_str(&event.data).unwrap(),
+                };
             }
-            let chunk = self.body.next().await.expect("stream open").unwrap();
-            self.buf.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
 
-    /// Everything left in the stream as text, until the server ends it.
+    /// Everything the stream still carries, as text, until the server ends it.
     pub async fn until_end(mut self) -> String {
+        *self.raw.lock().unwrap() = Some(String::new());
         let rest = async {
-            while let Some(chunk) = self.body.next().await {
-                self.buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+            while let Some(event) = self.events.next().await {
+                event.unwrap();
             }
         };
         tokio::time::timeout(Duration::from_secs(20), rest)
             .await
             .expect("the server ends the stream within 20 s");
-        self.buf
+        let raw = self.raw.lock().unwrap().take();
+        raw.unwrap_or_default()
     }
 
     /// Asserts nothing else arrives for a moment.

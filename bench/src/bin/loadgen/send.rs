@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use bench::{ms, percentile};
+use eventsource_stream::Eventsource as _;
 use futures::StreamExt as _;
 use uuid::Uuid;
 
@@ -125,27 +126,25 @@ pub(crate) async fn sse_client(
                 continue;
             }
         };
-        let mut stream = resp.bytes_stream();
-        let mut buf: Vec<u8> = Vec::new();
+        // Told of the first bytes, before the parser has a whole event.
+        let mut notify = first.then(|| connected.clone());
+        first = false;
+        let bytes = resp.bytes_stream().inspect(move |_| {
+            if let Some(n) = notify.take() {
+                n.notify_one();
+            }
+        });
+        let mut events = std::pin::pin!(bytes.eventsource());
         loop {
-            let chunk = tokio::select! {
-                c = stream.next() => c,
+            let event = tokio::select! {
+                e = events.next() => e,
                 () = stop.notified() => return,
             };
-            let Some(Ok(chunk)) = chunk else { break };
-            if first {
-                first = false;
-                connected.notify_one();
-            }
-            buf.extend_from_slice(&chunk);
-            while let Some(nl) = buf.iter().position(|&b| b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=nl).collect();
-                if let Some(rest) = line.strip_prefix(b"id:") {
-                    let s = std::str::from_utf8(rest).unwrap_or("").trim();
-                    if let Ok(id) = Uuid::parse_str(s) {
-                        last = Some(id);
-                        on_event(id);
-                    }
+            let Some(Ok(event)) = event else { break };
+            if let Ok(id) = Uuid::parse_str(&event.id) {
+                last = Some(id);
+                if event.event == "request" {
+                    on_event(id);
                 }
             }
         }
