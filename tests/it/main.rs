@@ -20,6 +20,7 @@ mod replay;
 mod replay_cli;
 mod replay_restart;
 mod replay_summary;
+mod replay_tls;
 mod resign;
 mod resign_cli;
 mod secrets;

@@ -354,7 +354,14 @@ async fn a_job_can_be_cancelled(shape: Shape) {
     .await;
     let job: Value = r.json().await.unwrap();
     let id = job["job_id"].as_str().unwrap();
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Cancel a job that is under way: once it has sent something.
+    for _ in 0..400 {
+        let job = app.get_json(&format!("/api/replays/{id}")).await;
+        if job["sent"].as_u64().unwrap() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
     let r = app
         .client
         .delete(format!("{}/api/replays/{id}", app.api))
@@ -364,6 +371,8 @@ async fn a_job_can_be_cancelled(shape: Shape) {
     assert_eq!(r.status(), 200);
     let job = finished(&app, id).await;
     assert_eq!(job["state"], "cancelled");
+    // Not a synchronisation: a cancelled job must stay still this long
+    // (at 2/s it would have sent 3 more).
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let later = app.get_json(&format!("/api/replays/{id}")).await;
     assert_eq!(later["state"], "cancelled");

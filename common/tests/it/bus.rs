@@ -178,10 +178,21 @@ async fn live_batch_is_in_id_order(env: Env) {
             tokio::spawn(async move { bus.publish(c).await.unwrap() })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut publishing = Some(publishing);
+    if env.jetstream.is_some() {
+        // Acknowledged means in the stream: all 20 wait for the writer.
+        for p in publishing.take().unwrap() {
+            p.await.unwrap();
+        }
+    } else {
+        // In-process, a publish returns only after the commit, so there is
+        // nothing to await before the writer runs: give the 20 tasks time
+        // to queue (the batch check below fails if they did not).
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let mut live = env.peer.live().subscribe();
     let (stop, writer) = spawn_writer(&env.bus, &env.store);
-    for p in publishing {
+    for p in publishing.into_iter().flatten() {
         p.await.unwrap();
     }
     let mut heard = Vec::new();

@@ -42,8 +42,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub enum TargetError {
     #[error("target is not a valid URL: {0}")]
     Malformed(String),
-    #[error("target must be an http:// URL (https needs a TLS-enabled build)")]
-    Scheme,
     #[error("target must not carry a query string, fragment or credentials")]
     Extras,
 }
@@ -51,12 +49,11 @@ pub enum TargetError {
 /// A parsed, checked target base URL.
 pub fn parse_target(raw: &str) -> Result<Url, TargetError> {
     let url = Url::parse(raw.trim()).map_err(|e| TargetError::Malformed(e.to_string()))?;
-    if url.scheme() != "http" {
-        return Err(if url.scheme() == "https" {
-            TargetError::Scheme
-        } else {
-            TargetError::Malformed(format!("unsupported scheme {:?}", url.scheme()))
-        });
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(TargetError::Malformed(format!(
+            "unsupported scheme {:?}: use http:// or https://",
+            url.scheme()
+        )));
     }
     if url.host_str().is_none_or(str::is_empty) {
         return Err(TargetError::Malformed("no host".into()));
