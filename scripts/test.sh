@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: starts what the tests need (NATS with
-# JetStream, Postgres), then lint (fmt, clippy, unused dependencies), unit/integration tests in both shapes,
+# JetStream, Postgres), then lint (fmt, clippy, unused dependencies, cargo deny), unit/integration tests in both shapes,
 # deploy-manifest checks, browser tests against a running standalone service,
 # API fuzzing, decoder fuzzing, the short fault suite and the benchmark
 # harness in quick mode.
@@ -24,6 +24,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # Unused dependencies (cargo-machete reads each crate's sources).
 command -v cargo-machete >/dev/null || cargo install cargo-machete --locked
 cargo machete
+# Licenses, banned and duplicate crate versions, sources (deny.toml); the
+# advisories check needs the RustSec database online and runs in the GitHub
+# workflow.
+command -v cargo-deny >/dev/null || cargo install cargo-deny --locked
+cargo deny check licenses bans sources
 
 step "unit and integration tests (standalone and split shapes)"
 cargo test --workspace --locked

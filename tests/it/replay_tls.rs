@@ -50,17 +50,19 @@ async fn https_target(certs: &testkit::Certs) -> (String, Log) {
                 let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let seen = seen.clone();
-                    async move {
-                        let path = req.uri().to_string();
-                        let body = req.into_body().collect().await?.to_bytes();
-                        seen.lock().unwrap().push((path, body));
-                        Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(
-                            Bytes::from_static(b"ok"),
-                        )))
-                    }
-                });
+                let service = hyper::service::service_fn(
+                    move |req: hyper::Request<hyper::body::Incoming>| {
+                        let seen = seen.clone();
+                        async move {
+                            let path = req.uri().to_string();
+                            let body = req.into_body().collect().await?.to_bytes();
+                            seen.lock().unwrap().push((path, body));
+                            Ok::<_, hyper::Error>(hyper::Response::new(http_body_util::Full::new(
+                                Bytes::from_static(b"ok"),
+                            )))
+                        }
+                    },
+                );
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(TokioIo::new(tls), service)
                     .await;
