@@ -17,6 +17,8 @@ use super::logs::LogParams;
 use super::paths::existing;
 use crate::access::{Access, Mask};
 use crate::QueryState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 const PAGE: u32 = 200;
 
@@ -259,4 +261,9 @@ fn har_entry(c: &Capture, base: &str, mask: &Mask, answer: &Answer) -> serde_jso
         entry["_signature"] = json!(verdict);
     }
     entry
+}
+
+/// This resource's routes, with their OpenAPI operations.
+pub(super) fn routes() -> OpenApiRouter<QueryState> {
+    OpenApiRouter::new().routes(routes!(export))
 }

@@ -10,6 +10,8 @@ use super::paths::existing;
 use crate::access::Access;
 use crate::replay::forward::Attempt;
 use crate::QueryState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ForwardLog {
@@ -34,4 +36,9 @@ pub async fn list(
     Ok(Json(ForwardLog {
         items: state.forwards.of(&path.path_id),
     }))
+}
+
+/// This resource's routes, with their OpenAPI operations.
+pub(super) fn routes() -> OpenApiRouter<QueryState> {
+    OpenApiRouter::new().routes(routes!(list))
 }

@@ -18,6 +18,8 @@ use super::json::Query;
 use super::paths::existing;
 use crate::access::Access;
 use crate::QueryState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 500;
@@ -284,4 +286,12 @@ pub async fn clear(
     let path = existing(&state, &path_id, &access).await?;
     state.store.clear_captures(&path.path_id).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// This resource's routes, with their OpenAPI operations.
+pub(super) fn routes() -> OpenApiRouter<QueryState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, clear))
+        .routes(routes!(detail))
+        .routes(routes!(body))
 }

@@ -17,7 +17,6 @@ use axum::{Json, Router};
 use common::ApiError;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::QueryState;
 
@@ -45,18 +44,13 @@ struct ApiDoc;
 
 fn api_router() -> OpenApiRouter<QueryState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(paths::create, paths::list))
-        .routes(routes!(paths::get, paths::update, paths::delete))
-        .routes(routes!(logs::list, logs::clear))
-        .routes(routes!(export::export))
-        .routes(routes!(forwards::list))
-        .routes(routes!(logs::detail))
-        .routes(routes!(logs::body))
-        .routes(routes!(replays::start))
-        .routes(routes!(replays::get, replays::cancel))
-        .routes(routes!(replays::cancel_post))
-        .routes(routes!(replay_results::list))
-        .merge(stream::openapi_router())
+        .merge(paths::routes())
+        .merge(logs::routes())
+        .merge(export::routes())
+        .merge(forwards::routes())
+        .merge(replays::routes())
+        .merge(replay_results::routes())
+        .merge(stream::routes())
 }
 
 /// The OpenAPI document served at `/api/openapi.json`.

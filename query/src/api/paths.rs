@@ -13,6 +13,8 @@ use utoipa::ToSchema;
 use super::json::OptionalJson;
 use crate::access::{new_read_token, Access};
 use crate::QueryState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Most captures a path may be configured to keep.
 pub const MAX_MAX_REQUESTS: u64 = 10_000_000;
@@ -358,4 +360,11 @@ pub async fn delete(
         return Err(not_found(&path.path_id));
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// This resource's routes, with their OpenAPI operations.
+pub(super) fn routes() -> OpenApiRouter<QueryState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get, update, delete))
 }

@@ -12,6 +12,8 @@ use super::logs::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::access::Access;
 use crate::replay::results::ReplayResult;
 use crate::QueryState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -71,4 +73,9 @@ pub async fn list(
         items: rows.into_iter().map(ReplayResult::from_record).collect(),
         next_cursor,
     }))
+}
+
+/// This resource's routes, with their OpenAPI operations.
+pub(super) fn routes() -> OpenApiRouter<QueryState> {
+    OpenApiRouter::new().routes(routes!(list))
 }

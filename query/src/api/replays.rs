@@ -20,6 +20,8 @@ use crate::replay::job::{self, JobOptions, JobState, ReplayJob, Work, STALE_AFTE
 use crate::replay::run::{Pacing, DEFAULT_CONCURRENCY};
 use crate::replay::send::{parse_overrides, parse_target, Target};
 use crate::QueryState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Most captures one job replays.
 pub const MAX_JOB_CAPTURES: usize = 10_000;
@@ -365,4 +367,12 @@ pub async fn cancel_post(
     access: Access,
 ) -> Result<Json<ReplayJob>, ApiError> {
     cancel(state, job_id, access).await
+}
+
+/// This resource's routes, with their OpenAPI operations.
+pub(super) fn routes() -> OpenApiRouter<QueryState> {
+    OpenApiRouter::new()
+        .routes(routes!(start))
+        .routes(routes!(get, cancel))
+        .routes(routes!(cancel_post))
 }

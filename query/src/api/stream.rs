@@ -66,7 +66,8 @@ pub struct StreamParams {
     read_token: Option<String>,
 }
 
-pub(crate) fn openapi_router() -> OpenApiRouter<QueryState> {
+/// This resource's routes, with their OpenAPI operations.
+pub(super) fn routes() -> OpenApiRouter<QueryState> {
     OpenApiRouter::new()
         .routes(routes!(path_stream))
         .routes(routes!(all_stream))
