@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the browser tests of the web inspector against a running server.
+# Runs the browser tests of the web inspector against a running server, and
+# the unit tests of its pure modules (tests/browser/unit/, no server needed).
 #
 #   CL_BASE_URL=http://127.0.0.1:8080 tests/browser/run.sh
 #
