@@ -356,7 +356,7 @@ test('read it: diff two captures side by side; provider badge and copy-as button
     // Copy as curl gives the command shown (from the API when it has one).
     await page.click('#copy-curl');
     await page.waitForFunction(() => document.getElementById('copy-curl').textContent === 'Copied!');
-    assert.match(await page.textContent('#curl-text'), /curl -X POST/);
+    assert.match(await page.textContent('#curl-text'), /curl .*-X POST/);
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
