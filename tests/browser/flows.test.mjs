@@ -357,6 +357,11 @@ test('read it: diff two captures side by side; provider badge and copy-as button
     await page.click('#copy-curl');
     await page.waitForFunction(() => document.getElementById('copy-curl').textContent === 'Copied!');
     assert.match(await page.textContent('#curl-text'), /curl .*-X POST/);
+    // HTTPie and fetch come from the API's command endpoints.
+    for (const kind of ['httpie', 'fetch']) {
+      await page.click(`#copy-${kind}`);
+      await page.waitForFunction((k) => document.getElementById(`copy-${k}`).textContent === 'Copied!', kind);
+    }
     assert.deepEqual(problems, []);
   } finally {
     await context.close();
