@@ -1,6 +1,7 @@
 //! The HTTP API under `/api`, one module per resource, with its OpenAPI
 //! document generated from the same handlers (so the two cannot drift).
 
+mod copy_as;
 mod docs;
 mod export;
 mod forwards;
@@ -52,6 +53,9 @@ fn api_router() -> OpenApiRouter<QueryState> {
         .routes(routes!(forwards::list))
         .routes(routes!(logs::detail))
         .routes(routes!(logs::body))
+        .routes(routes!(copy_as::curl))
+        .routes(routes!(copy_as::httpie))
+        .routes(routes!(copy_as::fetch))
         .routes(routes!(replays::start))
         .routes(routes!(replays::get, replays::cancel))
         .routes(routes!(replays::cancel_post))
