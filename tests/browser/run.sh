@@ -26,6 +26,11 @@ if [ ! -d "$here/node_modules/playwright-core" ]; then
   echo "run.sh: npm ci in tests/browser" >&2
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
+# The typed JS client (clients/js) is tested against the same server.
+if [ ! -d "$root/clients/js/node_modules/openapi-typescript" ]; then
+  echo "run.sh: npm ci in clients/js" >&2
+  (cd "$root/clients/js" && npm ci --no-audit --no-fund)
+fi
 
 # Fail clearly when nothing is listening, rather than timing out in the browser.
 ready=""
@@ -39,4 +44,5 @@ if [ -z "$ready" ]; then
 fi
 
 cd "$root"
-exec node --test tests/browser/
+export CL_BASE_URL="$base"
+exec node --test tests/browser/ clients/js/test/
