@@ -47,7 +47,7 @@ test('paths, captures, details, copy as curl and errors', async () => {
   assert.equal(detail.body, 'hello');
   const curl = await client.copyAs(path.path_id, id, 'curl');
   assert.match(curl, /^curl .*\/sub\?x=1/);
-  assert.ok((await client.listPaths()).some?.((p) => p.path_id === path.path_id) ?? true);
+  assert.ok((await client.listPaths()).items.some((p) => p.path_id === path.path_id));
   await assert.rejects(client.getLog(path.path_id, 'nope'), (e) =>
     e instanceof ApiError && e.status === 400 && e.code === 'invalid_request_id');
   await assert.rejects(client.getPath('no-such-path-here'), (e) => e instanceof ApiError && e.status === 404);
