@@ -62,3 +62,53 @@ pub fn command(r: &Replayable) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn req(method: &str, headers: &[(&str, &[u8])], body: &'static [u8]) -> Replayable {
+        Replayable {
+            method: method.into(),
+            url: "http://h/webhook/p/s?a=[1]".into(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), Bytes::copy_from_slice(v)))
+                .collect(),
+            body: Bytes::from_static(body),
+        }
+    }
+
+    #[test]
+    fn no_body_means_no_data_argument_and_head_is_not_a_method_override() {
+        let c = command(&req("HEAD", &[("X-A", b"1")], b""));
+        assert!(c.starts_with("curl --globoff --path-as-is --head 'http://h/webhook/p/s?a=[1]'"));
+        assert!(!c.contains("--data"), "{c}");
+        assert!(
+            c.contains("-H User-Agent:") && !c.contains("Content-Type"),
+            "{c}"
+        );
+    }
+
+    #[test]
+    fn empty_and_binary_header_values_survive_the_shell() {
+        let c = command(&req("GET", &[("X-Empty", b""), ("X-Bin", b"\xff'")], b""));
+        assert!(c.contains("-H 'X-Empty;'"), "{c}");
+        assert!(c.contains(r"-H $'X-Bin: \xff\''"), "{c}");
+    }
+
+    #[test]
+    fn leading_at_large_and_binary_bodies_come_from_a_here_document() {
+        for body in [&b"@/etc/passwd"[..], b"\x00\x01", &[b'a'; 70_000]] {
+            let mut r = req("POST", &[], b"");
+            r.body = Bytes::copy_from_slice(body);
+            let c = command(&r);
+            assert!(c.starts_with("base64 -d <<'CL_BODY' | curl"), "{c:.80}");
+            assert!(c.ends_with("\nCL_BODY") && c.contains("--data-binary @-"));
+        }
+        let c = command(&req("POST", &[], b"it's"));
+        assert!(c.ends_with(r"--data-binary 'it'\''s'"), "{c}");
+    }
+}
