@@ -40,8 +40,12 @@ step "browser tests (headless Chromium) against a standalone service"
 cargo build --locked --bin callback-listener
 state="$(mktemp -d)"
 port=18090
+# The cross-origin test (tests/browser/cors.test.mjs) serves its page on
+# 18091, the one origin listed; its "blocked" half uses another port.
+export CL_CORS_ORIGIN="http://127.0.0.1:18091"
 target/debug/callback-listener standalone --listen "127.0.0.1:$port" \
-  --database-url "sqlite://$state/browser.db" >"$state/server.log" 2>&1 &
+  --database-url "sqlite://$state/browser.db" --cors-origins "$CL_CORS_ORIGIN" \
+  >"$state/server.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$state"' EXIT
 if ! CL_BASE_URL="http://127.0.0.1:$port" tests/browser/run.sh; then

@@ -197,7 +197,10 @@ async fn run_with_writer(
         }))
         .merge(common::metrics::router());
 
-    let served = serve::serve(listener, serve::finish(app), shutdown.clone(), limits);
+    // Outermost, so preflights are answered before the token check and the
+    // JSON 405 fallback; it acts on /api only (webhooks stay captures).
+    let app = query::cors::apply(serve::finish(app), &plan.query.cors_origins);
+    let served = serve::serve(listener, app, shutdown.clone(), limits);
     let served = serve::bounded(shutdown_timeout, &shutdown, served).await;
     background.cancel();
     tasks.close();

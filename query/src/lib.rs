@@ -4,6 +4,8 @@
 
 mod access;
 mod api;
+mod commands;
+pub mod cors;
 mod fanout;
 mod page;
 pub mod registry_sync;

@@ -150,6 +150,10 @@ pub struct QueryOptions {
     /// and forwarding may reach (replaces the loopback-only default).
     #[arg(long, env = "CL_REPLAY_ALLOW_HOSTS", default_value = query::replay::allow::DEFAULT, value_parser = parse_allowlist)]
     pub replay_allow_hosts: query::replay::Allowlist,
+    /// Comma-separated origins (scheme://host[:port]) whose pages may call the API and
+    /// live feeds from a browser, or `*` for any; off when empty. Never with credentials.
+    #[arg(long, env = "CL_CORS_ORIGINS", default_value = "", value_parser = parse_cors)]
+    pub cors_origins: query::cors::CorsOrigins,
 }
 
 impl QueryOptions {
@@ -322,6 +326,10 @@ impl StandaloneArgs {
 }
 
 fn parse_allowlist(raw: &str) -> Result<query::replay::Allowlist, String> {
+    raw.parse()
+}
+
+fn parse_cors(raw: &str) -> Result<query::cors::CorsOrigins, String> {
     raw.parse()
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the browser tests of the web inspector against a running server.
+# Runs the browser tests of the web inspector against a running server, and
+# the unit tests of its pure modules (tests/browser/unit/, no server needed).
 #
 #   CL_BASE_URL=http://127.0.0.1:8080 tests/browser/run.sh
 #
@@ -25,6 +26,11 @@ if [ ! -d "$here/node_modules/playwright-core" ]; then
   echo "run.sh: npm ci in tests/browser" >&2
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
+# The typed JS client (clients/js) is tested against the same server.
+if [ ! -d "$root/clients/js/node_modules/openapi-typescript" ]; then
+  echo "run.sh: npm ci in clients/js" >&2
+  (cd "$root/clients/js" && npm ci --no-audit --no-fund)
+fi
 
 # Fail clearly when nothing is listening, rather than timing out in the browser.
 ready=""
@@ -38,4 +44,5 @@ if [ -z "$ready" ]; then
 fi
 
 cd "$root"
-exec node --test tests/browser/
+export CL_BASE_URL="$base"
+exec node --test tests/browser/ clients/js/test/

@@ -5,6 +5,8 @@
 mod abuse;
 mod access;
 mod bad_input;
+mod copy_as;
+mod cors;
 mod fidelity;
 
 mod export;

@@ -1,6 +1,7 @@
 //! The HTTP API under `/api`, one module per resource, with its OpenAPI
 //! document generated from the same handlers (so the two cannot drift).
 
+mod copy_as;
 mod docs;
 mod export;
 mod forwards;
@@ -46,6 +47,7 @@ fn api_router() -> OpenApiRouter<QueryState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(paths::routes())
         .merge(logs::routes())
+        .merge(copy_as::routes())
         .merge(export::routes())
         .merge(forwards::routes())
         .merge(replays::routes())
