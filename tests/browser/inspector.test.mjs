@@ -282,7 +282,10 @@ test('inspector: binary body defaults to hex and curl feeds it through base64', 
     const hex = await page.textContent('#body-hex');
     assert.ok(hex.startsWith('00000000  1f 8b 08 00 ff 27 00 41'), hex);
     const curl = await page.textContent('#curl-text');
-    assert.ok(curl.startsWith(`echo '${bytes.toString('base64')}' | base64 -d | curl -X POST`), curl);
+    // The API's command: the bytes in a base64 here-document piped to curl.
+    assert.ok(curl.startsWith("base64 -d <<'CL_BODY' | curl "), curl);
+    assert.ok(curl.includes(' -X POST '), curl);
+    assert.ok(curl.includes(`\n${bytes.toString('base64')}\nCL_BODY`), curl);
     assert.ok(curl.includes('--data-binary @-'), curl);
     assert.deepEqual(problems, []);
   } finally {
