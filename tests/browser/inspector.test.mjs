@@ -249,7 +249,9 @@ test('inspector: load more pages through older captures without duplicates', asy
     await page.goto(`${BASE}/#/p/${pathId}`);
     await page.waitForFunction(() => document.querySelectorAll('#captures .capture-row').length === 100);
     await page.locator('#load-more').waitFor({ state: 'visible' });
-    await page.click('#load-more');
+    // Clicked where it is: scrolling it into view (as page.click does) lets
+    // infinite scroll load the page first and hide the button mid-click.
+    await page.locator('#load-more').evaluate((button) => button.click());
     await page.waitForFunction(() => document.querySelectorAll('#captures .capture-row').length === 105);
     await page.locator('#load-more').waitFor({ state: 'hidden' });
     const ids = await page.$$eval('#captures .capture-row', (rows) => rows.map((r) => r.dataset.id));
