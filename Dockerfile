@@ -3,9 +3,13 @@
 #
 # Plain COPY + build (no BuildKit cache mounts) so it also builds with the
 # legacy builder that docker-compose 1.x uses.
+# The context has no .git: pass the commit for cl_build_info with
+#   docker build --build-arg CL_GIT_COMMIT=$(git rev-parse --short=12 HEAD) .
 
 FROM rust:1-bookworm AS builder
 WORKDIR /src
+ARG CL_GIT_COMMIT=unknown
+ENV CL_GIT_COMMIT=${CL_GIT_COMMIT}
 COPY . .
 # --locked: the image is built from exactly the dependencies CI tested.
 RUN cargo build --release --locked --bin callback-listener \

@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use common::health::{self, Readiness};
+use common::metrics::{Build, Scope};
 use common::{Bus, Store};
 use ingest::IngestConfig;
 use query::retention::RetentionConfig;
@@ -22,6 +23,15 @@ use crate::config::{IngestArgs, IngestOptions, QueryArgs, QueryOptions, Standalo
 use crate::serve;
 
 const REGISTRY_SYNC: Duration = Duration::from_secs(30);
+
+/// This binary, for `cl_build_info` (the commit comes from build.rs).
+const BUILD: Build = Build {
+    version: env!("CARGO_PKG_VERSION"),
+    git_commit: match option_env!("CL_GIT_COMMIT") {
+        Some(commit) => commit,
+        None => "unknown",
+    },
+};
 
 fn ingest_config(o: &IngestOptions) -> IngestConfig {
     IngestConfig {
@@ -39,11 +49,16 @@ pub async fn standalone(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    common::metrics::install();
+    let jetstream = args.jetstream()?;
+    let mut scopes = vec![Scope::All, Scope::Ingest, Scope::Query];
+    if jetstream.is_some() {
+        scopes.extend([Scope::Nats, Scope::IngestNats, Scope::QueryNats]);
+    }
+    common::metrics::start(&scopes, BUILD);
     let store = Store::connect(&args.database_url)
         .await
         .with_context(|| format!("opening the database {}", args.database_url))?;
-    let bus = match args.jetstream()? {
+    let bus = match jetstream {
         Some(config) => Bus::jetstream(config).await?,
         None => Bus::memory(),
     };
@@ -75,7 +90,10 @@ pub async fn ingest(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    common::metrics::install();
+    common::metrics::start(
+        &[Scope::All, Scope::Nats, Scope::Ingest, Scope::IngestNats],
+        BUILD,
+    );
     let bus = Bus::jetstream(args.nats.jetstream()?).await?;
     let app = ingest::router(bus.clone(), ingest_config(&args.ingest))
         .merge(health::router(Readiness {
@@ -101,7 +119,10 @@ pub async fn query(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    common::metrics::install();
+    common::metrics::start(
+        &[Scope::All, Scope::Nats, Scope::Query, Scope::QueryNats],
+        BUILD,
+    );
     let store = Store::connect(&args.database_url)
         .await
         .with_context(|| format!("opening the database {}", args.database_url))?;

@@ -17,12 +17,13 @@ use tokio_util::sync::CancellationToken;
 use tower::ServiceExt as _;
 use tower_http::trace::TraceLayer;
 
-/// Adds the JSON 404/405 fallbacks and a span per request. The span carries
-/// method and path only: query strings, header values and bodies stay out of
-/// logs.
+/// Adds the JSON 404/405 fallbacks, the HTTP metrics and a span per request.
+/// The span carries method and path only: query strings, header values and
+/// bodies stay out of logs.
 pub fn finish(app: Router) -> Router {
     app.fallback(query::route_not_found)
         .method_not_allowed_fallback(query::method_not_allowed)
+        .layer(axum::middleware::from_fn(common::metrics::http::track))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::info_span!(
                 target: common::telemetry::PER_REQUEST,

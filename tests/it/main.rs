@@ -14,7 +14,7 @@ mod forward;
 mod live;
 mod live_resume;
 mod logs;
-mod metrics_per_role;
+mod metrics;
 mod nats_auth;
 mod openapi;
 mod operate;

@@ -6,6 +6,7 @@
 //! first; a capture round-trips byte for byte; every stored capture has a
 //! position in commit order (see [`Committed`]).
 
+mod pool;
 mod positions;
 mod postgres;
 mod replay_jobs;
@@ -193,9 +194,15 @@ impl Store {
     /// `sqlite://path/to/file.db` or `postgres://...`; applies migrations.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         if url.starts_with("sqlite:") {
-            Ok(Self(Arc::new(sqlite::SqliteStore::connect(url).await?)))
+            let store = Arc::new(sqlite::SqliteStore::connect(url).await?);
+            pool::report(Arc::downgrade(&store), |s: &sqlite::SqliteStore| &s.pool);
+            Ok(Self(store))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Ok(Self(Arc::new(postgres::PostgresStore::connect(url).await?)))
+            let store = Arc::new(postgres::PostgresStore::connect(url).await?);
+            pool::report(Arc::downgrade(&store), |s: &postgres::PostgresStore| {
+                &s.pool
+            });
+            Ok(Self(store))
         } else {
             Err(StoreError::Unavailable(sqlx::Error::Configuration(
                 format!("unsupported database URL scheme in {url:?}: use sqlite:// or postgres://")
@@ -207,7 +214,9 @@ impl Store {
     /// The backend's `insert_batch`, measured (batch size, latency, rows).
     pub async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError> {
         let start = std::time::Instant::now();
-        let committed = self.0.insert_batch(captures).await?;
+        let committed = self.0.insert_batch(captures).await.inspect_err(|_| {
+            metrics::counter!("cl_store_write_errors_total").increment(1);
+        })?;
         metrics::histogram!("cl_write_batch_size").record(captures.len() as f64);
         metrics::histogram!("cl_write_duration_seconds").record(start.elapsed().as_secs_f64());
         metrics::counter!("cl_captures_written_total").increment(committed.inserted.len() as u64);

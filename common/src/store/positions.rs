@@ -60,7 +60,8 @@ pub(super) async fn pg_insert_batch(
         times.push(c.received_at);
         verdicts.push(c.signature.map(|v| v.as_str()));
     }
-    let mut tx = pool.begin().await?;
+    let mut conn = super::pool::acquire(pool).await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // Serialises batch commits until this transaction ends, so positions
     // are handed out in commit order. It must be its own statement: under
     // READ COMMITTED the next statement's snapshot is taken after the lock
@@ -183,15 +184,16 @@ pub(super) async fn sqlite_insert_batch(
         return Ok(Committed::default());
     }
     let mut inserted: Vec<(Uuid, i64)> = Vec::with_capacity(rows.len());
+    let mut conn = super::pool::acquire(pool).await?;
     if rows.len() <= INSERT_CHUNK {
-        for row in insert_rows(&rows).build().fetch_all(pool).await? {
+        for row in insert_rows(&rows).build().fetch_all(&mut *conn).await? {
             inserted.push((row.try_get("id")?, row.try_get("position")?));
         }
     } else {
         // IMMEDIATE takes the write lock at once and waits for it under the
         // busy timeout; a deferred transaction would fail with SQLITE_BUSY
         // when it tried to upgrade instead.
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
         for chunk in rows.chunks(INSERT_CHUNK) {
             for row in insert_rows(chunk).build().fetch_all(&mut *tx).await? {
                 inserted.push((row.try_get("id")?, row.try_get("position")?));

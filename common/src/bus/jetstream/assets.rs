@@ -257,6 +257,9 @@ pub(super) struct Guard {
     wake: Notify,
     /// The consumer the writer fetches from; replaced when re-created.
     consumer: RwLock<PullConsumer>,
+    /// Set once this process's writer fetches: only then does the check
+    /// report the consumer's backlog (ingest has none to report).
+    consuming: std::sync::atomic::AtomicBool,
 }
 
 impl Guard {
@@ -264,6 +267,7 @@ impl Guard {
         Arc::new(Self {
             wake: Notify::new(),
             consumer: RwLock::new(consumer),
+            consuming: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -272,7 +276,10 @@ impl Guard {
         self.wake.notify_one();
     }
 
+    /// The writer's consumer; marks this process as one that consumes.
     pub(super) fn consumer(&self) -> PullConsumer {
+        self.consuming
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.consumer
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -331,7 +338,10 @@ impl Guard {
                 )
                 .await;
             match consumer {
-                Ok(_) => return Ok(()),
+                Ok(consumer) => {
+                    self.report_backlog(consumer.cached_info());
+                    return Ok(());
+                }
                 Err(e) if consumer_missing(&e) => missing.push(config.consumer_name()),
                 Err(e) => return Err(unavailable("checking the consumer", e)),
             }
@@ -344,6 +354,16 @@ impl Guard {
         let consumer = declare_all(js, config).await?;
         *self.consumer.write().unwrap_or_else(|e| e.into_inner()) = consumer;
         Ok(())
+    }
+}
+
+impl Guard {
+    /// The server's view of the writer's consumer, every check.
+    fn report_backlog(&self, info: &consumer::Info) {
+        if self.consuming.load(std::sync::atomic::Ordering::Relaxed) {
+            metrics::gauge!("cl_consumer_pending").set(info.num_pending as f64);
+            metrics::gauge!("cl_consumer_ack_pending").set(info.num_ack_pending as f64);
+        }
     }
 }
 

@@ -73,6 +73,7 @@ impl JetStreamBus {
             };
             let backoff = delays.next_delay();
             if !retry || Instant::now() + backoff >= deadline {
+                metrics::counter!("cl_publish_errors_total", "kind" => reason).increment(1);
                 return Err(match error {
                     Attempt::TimedOut => BusError::Timeout,
                     Attempt::Body(e) => e,

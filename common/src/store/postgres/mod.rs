@@ -29,7 +29,7 @@ const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, u
                                content_type, body_size, received_at, signature";
 
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(super) pool: PgPool,
 }
 
 impl PostgresStore {

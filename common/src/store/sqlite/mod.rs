@@ -32,7 +32,7 @@ const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, u
                                content_type, body_size, received_at, signature";
 
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(super) pool: SqlitePool,
 }
 
 impl SqliteStore {

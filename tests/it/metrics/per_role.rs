@@ -2,42 +2,9 @@
 //! in-process test apps share one process-wide recorder, so this starts the
 //! real binary, one process per role.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::process::{Child, Command};
-
-const BIN: &str = env!("CARGO_BIN_EXE_callback-listener");
-
-fn start(role: &str, port: u16, env: &[(&str, &str)]) -> Child {
-    Command::new(BIN)
-        .arg(role)
-        .env("CL_LISTEN", format!("127.0.0.1:{port}"))
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap()
-}
-
-async fn ready(client: &reqwest::Client, base: &str) {
-    for _ in 0..300 {
-        if let Ok(r) = client.get(format!("{base}/health/ready")).send().await {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{base} never became ready");
-}
-
-async fn scrape(client: &reqwest::Client, base: &str) -> String {
-    let r = client.get(format!("{base}/metrics")).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    r.text().await.unwrap()
-}
+use super::{ready, scrape, start};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_and_query_each_expose_their_own_series() {
