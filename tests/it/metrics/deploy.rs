@@ -72,3 +72,18 @@ async fn dashboards_and_alerts_name_only_exposed_metrics() {
     let dashboard = root.join("grafana/dashboards/callback-listener.json");
     assert!(dashboard.exists(), "{}", dashboard.display());
 }
+
+/// docs/METRICS.md lists every family of the catalog.
+#[test]
+fn the_metrics_document_lists_every_family() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/METRICS.md"))
+            .unwrap();
+    for f in common::metrics::catalog::FAMILIES {
+        assert!(
+            doc.contains(&format!("`{}", f.name)),
+            "docs/METRICS.md lacks {}",
+            f.name
+        );
+    }
+}
