@@ -288,6 +288,7 @@ impl Feed {
                         Ok(rendered) => rendered,
                         Err(broadcast::error::RecvError::Lagged(missed)) => {
                             tracing::debug!(missed, "live client lagged; closing so it resumes");
+                            metrics::counter!("cl_sse_lagged_disconnects_total").increment(1);
                             return None;
                         }
                         Err(broadcast::error::RecvError::Closed) => return None,

@@ -148,7 +148,9 @@ async fn deliver(
                 ),
                 Err(e) => (None, 0.0, Some(e), None),
             };
-        let delivered = status.is_some_and(|s| (200..300).contains(&s));
+        let outcome = super::send::outcome_label(status);
+        metrics::counter!("cl_forward_attempts_total", "outcome" => outcome).increment(1);
+        let delivered = outcome == "delivered";
         forwards.record(
             &capture.path_id,
             Attempt {

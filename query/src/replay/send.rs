@@ -122,6 +122,17 @@ pub struct Outcome {
     pub answer: Option<Box<Answer>>,
 }
 
+/// The `outcome` label of `cl_replay_attempts_total` and
+/// `cl_forward_attempts_total`: delivered (2xx), rejected (another status),
+/// failed (no answer).
+pub fn outcome_label(status: Option<u16>) -> &'static str {
+    match status {
+        Some(s) if (200..300).contains(&s) => "delivered",
+        Some(_) => "rejected",
+        None => "failed",
+    }
+}
+
 /// What a target answered beyond its status.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answer {

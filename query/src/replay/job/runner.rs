@@ -136,7 +136,12 @@ async fn execute(
         loop {
             tokio::select! {
                 outcome = rx.recv() => match outcome {
-                    Some(o) => answers.push(lock(&job).apply(o)),
+                    Some(o) => {
+                        let outcome = crate::replay::send::outcome_label(o.status);
+                        metrics::counter!("cl_replay_attempts_total", "outcome" => outcome)
+                            .increment(1);
+                        answers.push(lock(&job).apply(o));
+                    }
                     None => break,
                 },
                 _ = tick.tick() => {
