@@ -126,6 +126,60 @@ hwm_mb() { # peak resident set of a pid, in MB (VmHWM)
 
 psql_q() { psql -h 127.0.0.1 -U postgres -w -d "$1" -Atqc "$2"; }
 
+# --- CPU per capture over a fixed-rate run ----------------------------------------
+# cpu_snapshot FILE LABEL=PID...: one line "label pid ticks" per process, ticks =
+# utime + stime from /proc/PID/stat (clock ticks, getconf CLK_TCK). A label
+# "postgres" given the postmaster's pid expands to the postmaster (with cutime
+# + cstime: the CPU of children it has reaped) and every child of it.
+CLK_TCK=$(getconf CLK_TCK)
+proc_ticks() { # proc_ticks PID [with-children]
+  local stat rest
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  rest=${stat##*) }   # fields from 3 (state) on; comm may hold spaces
+  # shellcheck disable=SC2086
+  set -- "${2:-}" $rest
+  if [[ $1 == with-children ]]; then echo $((${13} + ${14} + ${15} + ${16})); else echo $((${13} + ${14})); fi
+}
+cpu_snapshot() {
+  local out=$1 label pid child t; shift
+  : >"$out"
+  for lp in "$@"; do
+    label=${lp%%=*} pid=${lp#*=}
+    [[ -n $pid ]] || continue
+    if [[ $label == postgres ]]; then
+      t=$(proc_ticks "$pid" with-children) && echo "postgres $pid $t" >>"$out"
+      for child in $(ps -o pid= --ppid "$pid"); do
+        t=$(proc_ticks "$child") && echo "postgres $child $t" >>"$out"
+      done
+    else
+      t=$(proc_ticks "$pid") && echo "$label $pid $t" >>"$out"
+    fi
+  done
+}
+# cpu_delta BEFORE AFTER: "label ticks" per label, in first-seen order. A pid
+# seen only after counts whole; one that exited in between was reaped into the
+# postmaster's cutime with its whole life, so its ticks before are taken off.
+cpu_delta() {
+  awk 'NR == FNR { b[$1 " " $2] = $3; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 }; next }
+       { k = $1 " " $2; d[$1] += $3 - ((k in b) ? b[k] : 0); a[k] = 1
+         if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+       END { for (k in b) if (!(k in a)) { split(k, f, " "); d[f[1]] -= b[k] }
+             for (i = 1; i <= n; i++) print order[i], d[order[i]] + 0 }' "$1" "$2"
+}
+# cpu_rows SCENARIO BEFORE AFTER CAPTURES: one row per process and the sum, in
+# µs of CPU per acknowledged capture.
+cpu_rows() {
+  local scen=$1 before=$2 after=$3 n=$4 label ticks total=0
+  if ! ((n > 0)); then row "$scen" "not measured (no capture acknowledged)" "-" "-" "-" "-"; return; fi
+  while read -r label ticks; do
+    total=$((total + ticks))
+    row "  $scen: $label" "$(awk -v t="$ticks" -v h="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f µs", t / h * 1e6 / n }')" "-" "-" "-" "-"
+  done < <(cpu_delta "$before" "$after")
+  row "$scen: sum" "$(awk -v t="$total" -v h="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f µs (%.2f s CPU, %d captures)", t / h * 1e6 / n, t / h, n }')" "-" "-" "-" "-"
+}
+# listener_pid PORT: the pid listening on 127.0.0.1:PORT (ss; root sees every process).
+listener_pid() { ss -Htlnp "sport = :$1" 2>/dev/null | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1; }
+
 # --- build and tools -------------------------------------------------------------
 say "building $PROFILE binaries"
 if [[ $PROFILE == release ]]; then
@@ -237,10 +291,13 @@ row "standalone throughput (2xx after SQLite commit)" "$(fmt "$SA_RPS") req/s" "
 
 half=$(awk -v r="$SA_RPS" 'BEGIN { printf "%d", r / 2 }')
 create_path "$SA" lat && wait_path_known "$SA" lat
+cpu_snapshot "$STATE/cpu-sa.before" "standalone=$sa_pid"
 post_load sa-lat "$SA/webhook/lat" -z "${DUR}s" -w -q "$half" --latency-correction
+cpu_snapshot "$STATE/cpu-sa.after" "standalone=$sa_pid"
 SA_LAT_OK=$(ok_of sa-lat); SA_P99=$(p99_ms sa-lat)
 check "standalone latency run: $SA_LAT_OK 2xx (+1) stored exactly once" stored_ok "$SA" lat $((SA_LAT_OK + 1))
 row "standalone webhook p99 at half max ($half req/s)" "$SA_P99 ms" "-" "-" "<= 10 ms" "$(judge "$SA_P99" '<=' 10)"
+cpu_rows "pipeline CPU per capture, standalone at $half req/s" "$STATE/cpu-sa.before" "$STATE/cpu-sa.after" "$SA_LAT_OK"
 SA_RSS=$(hwm_mb "$sa_pid")
 row "standalone peak RSS (VmHWM) under full load" "$SA_RSS MB" "-" "-" "<= 128 MB" "$(judge "$SA_RSS" '<=' 128)"
 kill -TERM "$sa_pid"; wait "$sa_pid" 2>/dev/null || true
@@ -313,8 +370,23 @@ if ((SPLIT_UP)); then
   create_path "$QRY1" e2e && wait_path_known "$ING1" e2e && wait_path_known "$ING2" e2e
   # The probes' live announcements must be over before the feeds open.
   stored_ok "$QRY1" e2e 2 && sleep 1
+  # Every process of the pipeline, for the CPU per capture: both ingests, both
+  # queries, nats-server (the topology's own when up.sh started one, else the
+  # one listening on CL_NATS_URL's port) and every Postgres server process.
+  split_procs=()
+  for f in "$LOCAL_STATE"/ingest-*.pid "$LOCAL_STATE"/query-*.pid "$LOCAL_STATE"/nats*.pid; do
+    [[ -e $f ]] || continue
+    nm=$(basename "$f" .pid); split_procs+=("${nm/-/:}=$(cat "$f")")
+  done
+  if ! compgen -G "$LOCAL_STATE/nats*.pid" >/dev/null; then
+    nats_port=$(sed -n 's|^CL_NATS_URL=nats://[^:]*:\([0-9]*\).*|\1|p' "$LOCAL_STATE/env" 2>/dev/null)
+    split_procs+=("nats-server=$(listener_pid "${nats_port:-4222}")")
+  fi
+  split_procs+=("postgres=$(listener_pid 5432)")
+  cpu_snapshot "$STATE/cpu-split.before" "${split_procs[@]}"
   if "$BENCH_BIN/loadgen" e2e --ingest "$ING1,$ING2" --api "$QRY1" --path e2e \
       --rate "$E2E_RATE" --secs "$E2E_SECS" >"$STATE/e2e.out"; then e2e_ok=1; else e2e_ok=0; fi
+  cpu_snapshot "$STATE/cpu-split.after" "${split_procs[@]}"
   cat "$STATE/e2e.out" >&2
   kv() { sed -n "s/.*\\b$2=\\([^ ]*\\).*/\\1/p" "$1"; }
   check "e2e: every 2xx webhook arrived once on SSE and in the logs API" test "$e2e_ok" = 1
@@ -323,6 +395,7 @@ if ((SPLIT_UP)); then
   SSE_P99=$(kv "$STATE/e2e.out" sse_p99_ms); LOGS_P99=$(kv "$STATE/e2e.out" logs_p99_ms)
   row "e2e at $E2E_RATE req/s: webhook answered -> SSE event" "p99 ${SSE_P99:--} ms" "-" "-" "<= 50 ms" "$(judge "${SSE_P99:--}" '<=' 50)"
   row "e2e at $E2E_RATE req/s: webhook answered -> logs API" "p99 ${LOGS_P99:--} ms" "-" "-" "<= 1000 ms" "$(judge "${LOGS_P99:--}" '<=' 1000)"
+  cpu_rows "pipeline CPU per capture, split, e2e at $E2E_RATE req/s" "$STATE/cpu-split.before" "$STATE/cpu-split.after" "${E2E_OK:-0}"
 
   # Many live-feed clients on query 1.
   say "$SSE_CLIENTS SSE clients on one query process at $SSE_RATE captures/s for $SSE_SECS s"
