@@ -29,6 +29,15 @@ pub fn nats_server_bin() -> PathBuf {
 }
 
 /// A free TCP port on 127.0.0.1 (bound, then released for the server).
+/// A port from [`free_port`] can be taken by another test's process before
+/// nats-server binds it; the server then exits, and is started again on new
+/// ports (at most this many tries).
+const PORT_TRIES: usize = 3;
+
+fn lost_a_port(log: &str) -> bool {
+    log.contains("address already in use")
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -57,6 +66,15 @@ impl NatsServer {
     /// A single server; `extra` is appended to its configuration file
     /// (authorization, tls, operator blocks).
     pub async fn start_with(extra: &str) -> Self {
+        for _ in 1..PORT_TRIES {
+            let mut server = Self::new("s1", extra, Vec::new());
+            server.spawn();
+            match server.healthy().await {
+                Ok(()) => return server,
+                Err(log) if lost_a_port(&log) => continue,
+                Err(log) => panic!("nats-server s1 never became healthy:\n{log}"),
+            }
+        }
         let mut server = Self::new("s1", extra, Vec::new());
         server.spawn();
         server.wait_healthy().await;
@@ -151,22 +169,33 @@ impl NatsServer {
 
     /// Waits until `/healthz` answers 200: listening, and (clustered) in
     /// contact with a JetStream meta leader.
-    pub async fn wait_healthy(&self) {
+    pub async fn wait_healthy(&mut self) {
+        if let Err(log) = self.healthy().await {
+            panic!("nats-server {} never became healthy:\n{log}", self.name);
+        }
+    }
+
+    /// Like [`Self::wait_healthy`], returning the log when the server exits
+    /// or stays unhealthy for 30 s.
+    async fn healthy(&mut self) -> Result<(), String> {
         let url = format!("http://127.0.0.1:{}/healthz", self.monitor_port);
         let client = reqwest::Client::new();
         for _ in 0..300 {
             if let Ok(r) = client.get(&url).send().await {
                 if r.status().is_success() {
-                    return;
+                    return Ok(());
                 }
+            }
+            let exited = self
+                .child
+                .as_mut()
+                .is_some_and(|c| c.try_wait().ok().flatten().is_some());
+            if exited {
+                break;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!(
-            "nats-server {} never became healthy:\n{}",
-            self.name,
-            self.log()
-        );
+        Err(self.log())
     }
 }
 
@@ -183,22 +212,33 @@ pub struct NatsCluster {
 
 impl NatsCluster {
     pub async fn start() -> Self {
-        let mut nodes: Vec<NatsServer> = (1..=3)
-            .map(|i| NatsServer::new(&format!("n{i}"), "", Vec::new()))
-            .collect();
-        let ports: Vec<u16> = nodes.iter().map(|n| n.cluster_port).collect();
-        for node in &mut nodes {
-            node.routes = ports
-                .iter()
-                .copied()
-                .filter(|p| *p != node.cluster_port)
+        for attempt in 1..=PORT_TRIES {
+            let mut nodes: Vec<NatsServer> = (1..=3)
+                .map(|i| NatsServer::new(&format!("n{i}"), "", Vec::new()))
                 .collect();
-            node.spawn();
+            let ports: Vec<u16> = nodes.iter().map(|n| n.cluster_port).collect();
+            for node in &mut nodes {
+                node.routes = ports
+                    .iter()
+                    .copied()
+                    .filter(|p| *p != node.cluster_port)
+                    .collect();
+                node.spawn();
+            }
+            let mut failed = None;
+            for node in &mut nodes {
+                if let Err(log) = node.healthy().await {
+                    failed = Some((node.name.clone(), log));
+                    break;
+                }
+            }
+            match failed {
+                None => return Self { nodes },
+                Some((_, log)) if lost_a_port(&log) && attempt < PORT_TRIES => continue,
+                Some((name, log)) => panic!("nats-server {name} never became healthy:\n{log}"),
+            }
         }
-        for node in &nodes {
-            node.wait_healthy().await;
-        }
-        Self { nodes }
+        unreachable!("the last try panics")
     }
 
     /// The seed list of every node's client URL, comma-separated.
