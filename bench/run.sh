@@ -287,7 +287,7 @@ SA_RPS=$(rps_of sa-tput); SA_OK=$(ok_of sa-tput)
 note "standalone: $(fmt "$SA_RPS") req/s, $SA_OK x 2xx, $(notok_of sa-tput) other"
 check "standalone throughput: $SA_OK 2xx (+1 probe) stored exactly once" stored_ok "$SA" tput $((SA_OK + 1))
 row "standalone throughput (2xx after SQLite commit)" "$(fmt "$SA_RPS") req/s" "$(fmt "$HTTP_FLOOR") req/s" \
-  "$(ratio "$SA_RPS" "$HTTP_FLOOR")" ">= 0.35" "$(judge "$(ratio "$SA_RPS" "$HTTP_FLOOR")" '>=' 0.35)"
+  "$(ratio "$SA_RPS" "$HTTP_FLOOR")" ">= 0.5" "$(judge "$(ratio "$SA_RPS" "$HTTP_FLOOR")" '>=' 0.5)"
 
 half=$(awk -v r="$SA_RPS" 'BEGIN { printf "%d", r / 2 }')
 create_path "$SA" lat && wait_path_known "$SA" lat
@@ -356,7 +356,7 @@ if ((SPLIT_UP)); then
   note "split ingest: $(fmt "$SP_RPS") req/s, $SP_OK x 2xx, $(notok_of split-tput) other"
   check "split throughput: $SP_OK 2xx (+1 probe) stored exactly once" stored_ok "$QRY1" tput $((SP_OK + 1))
   row "ingest throughput, split (2xx after JetStream ack)" "$(fmt "$SP_RPS") req/s" "$(fmt "$HTTP_FLOOR") req/s" \
-    "$(ratio "$SP_RPS" "$HTTP_FLOOR")" ">= 0.35" "$(judge "$(ratio "$SP_RPS" "$HTTP_FLOOR")" '>=' 0.35)"
+    "$(ratio "$SP_RPS" "$HTTP_FLOOR")" ">= 0.5" "$(judge "$(ratio "$SP_RPS" "$HTTP_FLOOR")" '>=' 0.5)"
   row "  (same, against the JetStream floor)" "$(fmt "$SP_RPS") req/s" "$(fmt "$JS_FLOOR_RATE") msg/s" \
     "$(ratio "$SP_RPS" "$JS_FLOOR_RATE")" "-" "-"
   SP_LAT_OK=$(ok_of split-lat); SP_P99=$(p99_ms split-lat)
@@ -445,7 +445,7 @@ if ((SPLIT_UP)); then
   check "drain: $DRAIN_OK 2xx (+1 probe) in Postgres exactly once (got $total rows, $distinct ids)" \
     test "$total" = "$DRAIN_WANT" -a "$distinct" = "$DRAIN_WANT"
   row "query drain of a $BACKLOG backlog into Postgres" "$DRAIN_RATE rows/s" "$(fmt "$PG_FLOOR") rows/s (COPY)" \
-    "$(ratio "$DRAIN_RATE" "$PG_FLOOR")" ">= 0.5" "$(judge "$(ratio "$DRAIN_RATE" "$PG_FLOOR")" '>=' 0.5)"
+    "$(ratio "$DRAIN_RATE" "$PG_FLOOR")" ">= 0.8" "$(judge "$(ratio "$DRAIN_RATE" "$PG_FLOOR")" '>=' 0.8)"
 fi
 
 # --- deep cursor in a 1M-capture path, Postgres --------------------------------------

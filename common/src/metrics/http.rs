@@ -6,7 +6,7 @@
 //! the raw path: a path id must not become a label value. A request that
 //! matched no route gets an empty route.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
@@ -35,6 +35,38 @@ impl Labels {
         ]
     }
 }
+
+/// The three histograms of one label set, looked up once and kept: the
+/// recorder's own lookup builds and hashes a key per call, three times a
+/// request. (Handles are bound to the recorder installed when first looked
+/// up; the roles install it before serving.)
+#[derive(Clone)]
+struct Series {
+    duration: metrics::Histogram,
+    request_size: metrics::Histogram,
+    response_size: metrics::Histogram,
+}
+
+impl Series {
+    fn of(labels: Labels) -> Self {
+        static CACHE: OnceLock<RwLock<HashMap<Key, Series>>> = OnceLock::new();
+        let key = (labels.method, labels.route, labels.status);
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(s) = cache.read().expect("series").get(&key) {
+            return s.clone();
+        }
+        let pairs = labels.as_array();
+        let series = Self {
+            duration: metrics::histogram!("http_server_request_duration_seconds", &pairs),
+            request_size: metrics::histogram!("http_server_request_body_size_bytes", &pairs),
+            response_size: metrics::histogram!("http_server_response_body_size_bytes", &pairs),
+        };
+        cache.write().expect("series").insert(key, series.clone());
+        series
+    }
+}
+
+type Key = (&'static str, &'static str, &'static str);
 
 /// Registers a route's series at zero (a 200 to it), so the families are
 /// present before the first request.
@@ -68,7 +100,7 @@ pub async fn track(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or("", |p| intern(p.as_str()));
-    let active = metrics::gauge!("http_server_active_requests", "http_request_method" => method);
+    let active = active_gauge(method);
     active.increment(1.0);
 
     // A declared length is the size; a chunked body is counted as the
@@ -97,24 +129,22 @@ pub async fn track(req: Request, next: Next) -> Response {
         route,
         status: status_label(response.status().as_u16()),
     };
-    let pairs = labels.as_array();
-    metrics::histogram!("http_server_request_duration_seconds", &pairs)
-        .record(start.elapsed().as_secs_f64());
+    let series = Series::of(labels);
+    series.duration.record(start.elapsed().as_secs_f64());
     let request_bytes = declared.unwrap_or_else(|| read.load(Ordering::Relaxed));
-    metrics::histogram!("http_server_request_body_size_bytes", &pairs).record(request_bytes as f64);
-    record_response_size(labels, response)
+    series.request_size.record(request_bytes as f64);
+    record_response_size(series.response_size, response)
 }
 
 /// A body of known size is recorded now; a stream (the live feed, a
 /// compressed export) when it ends, with what was sent.
-fn record_response_size(labels: Labels, response: Response) -> Response {
+fn record_response_size(histogram: metrics::Histogram, response: Response) -> Response {
     use http_body::Body as _;
     if let Some(n) = response.body().size_hint().exact() {
-        metrics::histogram!("http_server_response_body_size_bytes", &labels.as_array())
-            .record(n as f64);
+        histogram.record(n as f64);
         return response;
     }
-    let mut sent = SentBytes { labels, n: 0 };
+    let mut sent = SentBytes { histogram, n: 0 };
     response.map(|body| {
         Body::new(body.map_frame(move |frame| {
             if let Some(data) = frame.data_ref() {
@@ -127,7 +157,7 @@ fn record_response_size(labels: Labels, response: Response) -> Response {
 
 /// Records the bytes a streamed response sent when the body is dropped.
 struct SentBytes {
-    labels: Labels,
+    histogram: metrics::Histogram,
     n: u64,
 }
 
@@ -141,12 +171,25 @@ impl SentBytes {
 
 impl Drop for SentBytes {
     fn drop(&mut self) {
-        metrics::histogram!(
-            "http_server_response_body_size_bytes",
-            &self.labels.as_array()
-        )
-        .record(self.n as f64);
+        self.histogram.record(self.n as f64);
     }
+}
+
+/// `http_server_active_requests` of a method, looked up once per method.
+fn active_gauge(method: &'static str) -> metrics::Gauge {
+    static GAUGES: OnceLock<HashMap<&'static str, metrics::Gauge>> = OnceLock::new();
+    GAUGES.get_or_init(|| {
+        super::catalog::METHODS
+            .iter()
+            .map(|m| {
+                (
+                    *m,
+                    metrics::gauge!("http_server_active_requests", "http_request_method" => *m),
+                )
+            })
+            .collect()
+    })[method]
+        .clone()
 }
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
