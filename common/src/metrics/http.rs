@@ -19,7 +19,7 @@ use axum::response::Response;
 use http_body_util::BodyExt as _;
 
 /// Labels of one request, all `'static` so recording allocates no strings.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 struct Labels {
     method: &'static str,
     route: &'static str,
@@ -49,10 +49,9 @@ struct Series {
 
 impl Series {
     fn of(labels: Labels) -> Self {
-        static CACHE: OnceLock<RwLock<HashMap<Key, Series>>> = OnceLock::new();
-        let key = (labels.method, labels.route, labels.status);
+        static CACHE: OnceLock<RwLock<HashMap<Labels, Series>>> = OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
-        if let Some(s) = cache.read().expect("series").get(&key) {
+        if let Some(s) = cache.read().expect("series").get(&labels) {
             return s.clone();
         }
         let pairs = labels.as_array();
@@ -61,34 +60,22 @@ impl Series {
             request_size: metrics::histogram!("http_server_request_body_size_bytes", &pairs),
             response_size: metrics::histogram!("http_server_response_body_size_bytes", &pairs),
         };
-        cache.write().expect("series").insert(key, series.clone());
+        cache
+            .write()
+            .expect("series")
+            .insert(labels, series.clone());
         series
     }
 }
 
-type Key = (&'static str, &'static str, &'static str);
-
 /// Registers a route's series at zero (a 200 to it), so the families are
 /// present before the first request.
 pub fn register_route(method: &'static str, route: &'static str) {
-    let labels = Labels {
+    Series::of(Labels {
         method,
         route,
         status: status_label(200),
-    }
-    .as_array();
-    drop(metrics::histogram!(
-        "http_server_request_duration_seconds",
-        &labels
-    ));
-    drop(metrics::histogram!(
-        "http_server_request_body_size_bytes",
-        &labels
-    ));
-    drop(metrics::histogram!(
-        "http_server_response_body_size_bytes",
-        &labels
-    ));
+    });
 }
 
 /// The middleware (`axum::middleware::from_fn(http::track)`), applied with
