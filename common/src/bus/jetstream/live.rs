@@ -44,17 +44,21 @@ impl LiveHub {
         self.feed.clone()
     }
 
-    /// Called by the NATS client on connection events.
+    /// Called by the NATS client on connection events: ends live receivers
+    /// after a gap, and keeps `cl_nats_connected` / `cl_nats_reconnects_total`.
     pub(super) fn on_event(&self, event: &Event) {
         match event {
             Event::Disconnected | Event::Closed => {
+                metrics::gauge!("cl_nats_connected").set(0.0);
                 self.disconnected.store(true, Ordering::SeqCst);
                 tracing::warn!(%event, "NATS connection lost; ending live receivers");
                 self.feed.restart();
             }
             Event::Connected => {
+                metrics::gauge!("cl_nats_connected").set(1.0);
                 // Receivers that subscribed while disconnected missed messages too.
                 if self.disconnected.swap(false, Ordering::SeqCst) {
+                    metrics::counter!("cl_nats_reconnects_total").increment(1);
                     tracing::info!(%event, "NATS connection back; ending live receivers");
                     self.feed.restart();
                 }

@@ -170,25 +170,6 @@ pub(crate) async fn connect(config: JetStreamConfig) -> Result<Parts, BusError> 
     })
 }
 
-/// `cl_nats_connected` and `cl_nats_reconnects_total` from the client's
-/// connection events.
-fn connection_metrics(event: &async_nats::Event) {
-    static LOST: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    match event {
-        async_nats::Event::Connected => {
-            metrics::gauge!("cl_nats_connected").set(1.0);
-            if LOST.swap(false, std::sync::atomic::Ordering::Relaxed) {
-                metrics::counter!("cl_nats_reconnects_total").increment(1);
-            }
-        }
-        async_nats::Event::Disconnected | async_nats::Event::Closed => {
-            metrics::gauge!("cl_nats_connected").set(0.0);
-            LOST.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-        _ => {}
-    }
-}
-
 impl JetStreamBus {
     /// Like [`connect`], returning the concrete type (tests read
     /// [`JetStreamBus::parked_count`] through it).
@@ -217,10 +198,7 @@ impl JetStreamBus {
             })
             .event_callback(move |event| {
                 let events = events.clone();
-                async move {
-                    connection_metrics(&event);
-                    events.on_event(&event)
-                }
+                async move { events.on_event(&event) }
             })
             .connect(servers)
             .await
