@@ -42,6 +42,31 @@ pub struct Capture {
     /// the writer just before the capture is stored (where the secret is);
     /// never on the stream.
     pub signature: Option<Verdict>,
+    /// What ingest answered, when the path has response rules.
+    pub response: Option<SentResponse>,
+}
+
+/// The answer a sender got, recorded with the capture when its path has
+/// response rules: which rule gave it (none: the path's custom response or
+/// the default) and what was sent back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SentResponse {
+    /// Index of the rule in the path's list; absent when no rule matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule_name: Option<String>,
+    pub status: u16,
+    /// `[name, value]` pairs, as sent.
+    #[schema(value_type = Vec<Vec<String>>)]
+    pub headers: Vec<(String, String)>,
+    /// The body as sent (at most 64 KiB: what a rule may answer).
+    pub body: String,
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Why a template could not render (the sender then got a 500).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// How far `headers` are as on the wire.
@@ -63,6 +88,25 @@ impl HeaderOrder {
 }
 
 impl Capture {
+    /// A small POST with no headers and an empty body: what templates are
+    /// tried on when they are configured.
+    pub fn sample() -> Self {
+        Self {
+            id: Uuid::now_v7(),
+            path_id: PathId::parse("sample").expect("a valid id"),
+            method: "POST".into(),
+            subpath: String::new(),
+            query_string: String::new(),
+            headers: Vec::new(),
+            header_order: HeaderOrder::Grouped,
+            body: Bytes::new(),
+            ip: "127.0.0.1".into(),
+            received_at: Utc::now(),
+            signature: None,
+            response: None,
+        }
+    }
+
     /// The first value of a header, as UTF-8 (lossy), if present.
     pub fn header(&self, name: &str) -> Option<String> {
         self.headers
@@ -106,6 +150,7 @@ impl Capture {
             body,
             body_base64,
             body_encoding,
+            response: self.response.clone(),
         }
     }
 }
@@ -290,4 +335,7 @@ pub struct CaptureDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body_base64: Option<String>,
     pub body_encoding: BodyEncoding,
+    /// What the sender was answered, when the path has response rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<SentResponse>,
 }

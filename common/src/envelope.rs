@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::capture::{header_json, Capture, Header, HeaderOrder};
+use crate::capture::{header_json, Capture, Header, HeaderOrder, SentResponse};
 use crate::path_id::PathId;
 
 /// The version this code writes; readers refuse versions they do not know.
@@ -41,6 +41,8 @@ struct MetaOut<'a> {
     body_size: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     body_ref: Option<&'a BodyRef>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response: Option<&'a SentResponse>,
 }
 
 /// The meta line as read: the capture's fields, moved into it as they are.
@@ -62,6 +64,9 @@ struct MetaIn {
     body_size: u64,
     #[serde(default)]
     body_ref: Option<BodyRef>,
+    /// What ingest answered (paths with response rules).
+    #[serde(default)]
+    response: Option<SentResponse>,
 }
 
 /// Where an out-of-band body lives: a JetStream object store bucket and the
@@ -108,6 +113,7 @@ fn encode_parts(capture: &Capture, body_ref: Option<&BodyRef>, body: &[u8]) -> B
         received_at: capture.received_at,
         body_size: capture.body.len() as u64,
         body_ref,
+        response: capture.response.as_ref(),
     };
     let mut out = BytesMut::with_capacity(256 + 64 * capture.headers.len() + body.len());
     serde_json::to_writer((&mut out).writer(), &meta).expect("meta serializes");
@@ -147,6 +153,7 @@ pub fn decode(payload: &Bytes) -> Result<(Capture, Option<BodyRef>), DecodeError
         ip: meta.ip,
         received_at: meta.received_at,
         signature: None,
+        response: meta.response,
     };
     Ok((capture, meta.body_ref))
 }
@@ -181,6 +188,7 @@ mod tests {
             ip: "10.0.0.1".into(),
             received_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
             signature: None,
+            response: None,
         }
     }
 
@@ -203,6 +211,22 @@ mod tests {
             serde_json::json!([["x-a", "1"], ["x-bin", {"base64": "//4K"}], ["x-a", "2"]])
         );
         assert!(meta.get("header_order").is_none(), "grouped is the default");
+    }
+
+    #[test]
+    fn the_answer_sent_travels_with_the_capture() {
+        let mut c = sample(b"{}");
+        c.response = Some(SentResponse {
+            rule: Some(2),
+            rule_name: Some("retry".into()),
+            status: 500,
+            headers: vec![("retry-after".into(), "1".into())],
+            body: "try again".into(),
+            delay_ms: 10,
+            error: None,
+        });
+        let (decoded, _) = decode(&encode(&c)).unwrap();
+        assert_eq!(decoded, c);
     }
 
     #[test]

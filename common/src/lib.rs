@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod path_id;
 pub mod paths;
 pub mod retry;
+pub mod rules;
 pub mod signing;
 #[cfg(feature = "backends")]
 pub mod store;

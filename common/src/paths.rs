@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::path_id::PathId;
+use crate::rules::{Routing, Template};
 use crate::signing::SigningProfile;
 
 /// A path as stored and as distributed to ingest through the registry.
@@ -49,6 +50,13 @@ pub struct PathSettings {
     /// retries), when the replay allowlist permits the target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forward_url: Option<String>,
+    /// Response rules and forward targets (`rules.rs`).
+    #[serde(default, skip_serializing_if = "Routing::is_empty")]
+    pub routing: Routing,
+    /// Changes whenever `routing` does: sequence counters are kept per
+    /// revision, so a new document counts from 1 again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_revision: Option<String>,
 }
 
 /// A custom answer to senders, validated by the API before it is stored.
@@ -64,6 +72,11 @@ pub struct CustomResponse {
     /// Response body (UTF-8), at most 64 KiB.
     #[serde(default)]
     pub body: String,
+    /// Instead of `body`: a template over the request (docs/RULES.md),
+    /// rendered for each answer, at most 64 KiB of output.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub body_template: Option<Template>,
     /// Wait this long before answering (after the capture is durable), at
     /// most 30,000 ms.
     #[serde(default)]
@@ -95,6 +108,13 @@ impl CustomResponse {
             return Err(format!(
                 "response.body must be at most {MAX_RESPONSE_BODY} bytes"
             ));
+        }
+        if let Some(t) = &self.body_template {
+            if !self.body.is_empty() {
+                return Err("give response.body or response.body_template, not both".into());
+            }
+            t.check()
+                .map_err(|m| format!("response.body_template: {m}"))?;
         }
         if self.delay_ms > MAX_RESPONSE_DELAY_MS {
             return Err(format!(

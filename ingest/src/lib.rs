@@ -4,6 +4,7 @@
 //! touches the database.
 
 mod client_ip;
+mod respond;
 mod webhook;
 pub mod wire_head;
 

@@ -5,14 +5,11 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use std::time::Duration;
-
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use common::paths::CustomResponse;
 use common::{ApiError, Capture, PathId};
 use serde::Serialize;
 use tracing::Instrument as _;
@@ -84,7 +81,7 @@ pub(crate) async fn receive(
     let (headers, header_order) = headers_as_sent(wire, &parts.headers);
     let id = Uuid::now_v7();
     tracing::Span::current().record("capture_id", tracing::field::display(id));
-    let capture = Capture {
+    let mut capture = Capture {
         id,
         path_id,
         method: parts.method.as_str().to_owned(),
@@ -96,7 +93,13 @@ pub(crate) async fn receive(
         ip: ip.to_string(),
         received_at: now_micros(),
         signature: None,
+        response: None,
     };
+    let decided = crate::respond::decide(state.bus.registry(), &path, &capture).await;
+    let decided = decided.inspect_err(|_| {
+        metrics::counter!("cl_captures_rejected_total", "reason" => "unavailable").increment(1);
+    })?;
+    capture.response = decided.clone();
     let start = std::time::Instant::now();
     // The span whose trace context travels with the capture to the writer.
     let publish = tracing::info_span!(
@@ -111,8 +114,11 @@ pub(crate) async fn receive(
         return Err(e.into());
     }
     metrics::counter!("cl_captures_received_total").increment(1);
+    if let Some(sent) = decided {
+        return Ok(crate::respond::send(sent).await);
+    }
     if let Some(custom) = &path.settings.response {
-        return Ok(custom_response(custom).await);
+        return Ok(crate::respond::send(crate::respond::fixed(custom)).await);
     }
     Ok((
         StatusCode::OK,
@@ -122,25 +128,6 @@ pub(crate) async fn receive(
         }),
     )
         .into_response())
-}
-
-/// The path's own answer, sent only after the capture is durable. Its
-/// headers were validated when the path was configured.
-async fn custom_response(custom: &CustomResponse) -> Response {
-    if custom.delay_ms > 0 {
-        tokio::time::sleep(Duration::from_millis(custom.delay_ms)).await;
-    }
-    let mut response = Response::new(Body::from(custom.body.clone()));
-    *response.status_mut() = StatusCode::from_u16(custom.status).unwrap_or(StatusCode::OK);
-    for (name, value) in &custom.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            response.headers_mut().append(name, value);
-        }
-    }
-    response
 }
 
 fn unknown_path() -> ApiError {

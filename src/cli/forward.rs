@@ -219,5 +219,6 @@ fn capture_of(d: CaptureDetail) -> anyhow::Result<Capture> {
         ip: s.ip,
         received_at: s.received_at,
         signature: s.signature,
+        response: d.response,
     })
 }

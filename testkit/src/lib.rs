@@ -122,6 +122,7 @@ impl Drop for TestStream {
                 let _ = js.delete_stream(&name).await;
                 // Key-value buckets and object stores are streams too.
                 let _ = js.delete_stream(format!("KV_{name}_PATHS")).await;
+                let _ = js.delete_stream(format!("KV_{name}_COUNTS")).await;
                 let _ = js.delete_stream(format!("OBJ_{name}_BODIES")).await;
                 let _ = js.delete_stream(format!("{name}_PARKED")).await;
             }

@@ -31,6 +31,7 @@ fn direct(path: &str, id: Uuid) -> Capture {
         ip: "127.0.0.1".into(),
         received_at: DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap(),
         signature: None,
+        response: None,
     }
 }
 

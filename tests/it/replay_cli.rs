@@ -80,6 +80,7 @@ fn capture(path: &PathId, i: usize, received_at: chrono::DateTime<Utc>, body: By
         ip: "10.0.0.1".into(),
         received_at,
         signature: None,
+        response: None,
     }
 }
 

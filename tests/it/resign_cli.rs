@@ -78,6 +78,7 @@ async fn cli_replay_from_jetstream_re_signs_for_the_staging_secret() {
             ip: "10.0.0.1".into(),
             received_at: old,
             signature: None,
+            response: None,
         })
         .await
         .unwrap();

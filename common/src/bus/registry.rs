@@ -7,7 +7,8 @@
 //! Promise (checked by `common/tests/it/bus.rs`): `table()` of every
 //! process reflects `put` / `remove` within a second.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
@@ -23,6 +24,10 @@ pub trait RegistryBackend: Send + Sync + 'static {
     async fn remove(&self, id: &PathId) -> Result<(), BusError>;
     /// The registry as this process sees it, kept current in the background.
     fn table(&self) -> PathTable;
+    /// Adds one to a response rule's sequence counter and returns the new
+    /// count (1 the first time): exact across every ingest of the
+    /// deployment, since the bus keeps the counter (`rules::Counter`).
+    async fn next_count(&self, key: &str) -> Result<u64, BusError>;
 }
 
 #[derive(Clone)]
@@ -35,7 +40,10 @@ impl PathRegistry {
 
     /// The standalone registry: one process, so the table is the registry.
     pub(crate) fn local() -> Self {
-        Self(Arc::new(Local(PathTable::default())))
+        Self(Arc::new(Local {
+            table: PathTable::default(),
+            counts: Mutex::default(),
+        }))
     }
 }
 
@@ -46,21 +54,48 @@ impl std::ops::Deref for PathRegistry {
     }
 }
 
-struct Local(PathTable);
+struct Local {
+    table: PathTable,
+    counts: Mutex<HashMap<String, u64>>,
+}
+
+impl Local {
+    /// Counters are keyed `{path_id}.{revision}.…`: a path's change or
+    /// removal retires its old counters.
+    fn forget_counts(&self, id: &PathId) {
+        let prefix = format!("{id}.");
+        self.counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|k, _| !k.starts_with(&prefix));
+    }
+}
 
 #[async_trait]
 impl RegistryBackend for Local {
     async fn put(&self, path: &PathInfo) -> Result<(), BusError> {
-        self.0.insert(path.clone());
+        let old = self.table.get(&path.path_id);
+        if old.is_some_and(|o| o.settings.routing_revision != path.settings.routing_revision) {
+            self.forget_counts(&path.path_id);
+        }
+        self.table.insert(path.clone());
         Ok(())
     }
 
     async fn remove(&self, id: &PathId) -> Result<(), BusError> {
-        self.0.remove(id);
+        self.table.remove(id);
+        self.forget_counts(id);
         Ok(())
     }
 
     fn table(&self) -> PathTable {
-        self.0.clone()
+        self.table.clone()
+    }
+
+    async fn next_count(&self, key: &str) -> Result<u64, BusError> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(key.to_owned()).or_default();
+        *n += 1;
+        Ok(*n)
     }
 }

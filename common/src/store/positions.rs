@@ -7,7 +7,7 @@ use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::rows::{header_names_json, headers_to_json};
+use super::rows::{header_names_json, headers_to_json, response_json};
 use super::{Committed, StoreError};
 use crate::capture::Capture;
 
@@ -15,7 +15,7 @@ use crate::capture::Capture;
 /// constant; advisory locks are per database).
 const COMMIT_LOCK: i64 = 0x434c_5f50_4f53; // "CL_POS"
 
-/// Rows per INSERT statement: 14 parameters each, well under SQLite's
+/// Rows per INSERT statement: 15 parameters each, well under SQLite's
 /// limit of 32,766 bound parameters per statement.
 const INSERT_CHUNK: usize = 2048;
 
@@ -44,6 +44,7 @@ pub(super) async fn pg_insert_batch(
     let mut sizes = Vec::with_capacity(n);
     let mut times: Vec<DateTime<Utc>> = Vec::with_capacity(n);
     let mut verdicts = Vec::with_capacity(n);
+    let mut responses = Vec::with_capacity(n);
     for c in rows {
         ids.push(c.id);
         paths.push(c.path_id.as_str());
@@ -59,6 +60,7 @@ pub(super) async fn pg_insert_batch(
         sizes.push(c.body.len() as i64);
         times.push(c.received_at);
         verdicts.push(c.signature.map(|v| v.as_str()));
+        responses.push(response_json(c));
     }
     let mut conn = super::pool::acquire(pool).await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -78,16 +80,18 @@ pub(super) async fn pg_insert_batch(
          fresh AS ( \
            SELECT t.* FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], \
                $5::text[], $6::text[], $7::bytea[], $8::text[], $9::text[], $10::text[], \
-               $11::int8[], $12::timestamptz[], $13::text[], $14::text[]) \
+               $11::int8[], $12::timestamptz[], $13::text[], $14::text[], $15::text[]) \
              AS t(id, path_id, method, subpath, query_string, headers, body, ip, \
-               user_agent, content_type, body_size, received_at, header_names, signature) \
+               user_agent, content_type, body_size, received_at, header_names, signature, \
+               response) \
            WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = t.id)), \
          ins AS ( \
            INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
                ip, user_agent, content_type, body_size, received_at, header_names, signature, \
-               position) \
+               response, position) \
            SELECT id, path_id, method, subpath, query_string, headers::jsonb, body, ip, \
                user_agent, content_type, body_size, received_at, header_names, signature, \
+               response, \
                (SELECT last FROM head) + row_number() OVER (ORDER BY id) \
            FROM fresh \
            RETURNING id, position), \
@@ -109,6 +113,7 @@ pub(super) async fn pg_insert_batch(
     .bind(times)
     .bind(names)
     .bind(verdicts)
+    .bind(responses)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -133,9 +138,10 @@ fn insert_rows(rows: &[&Capture]) -> QueryBuilder<Sqlite> {
     let mut sql = QueryBuilder::<Sqlite>::new(
         "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, \
          ip, user_agent, content_type, body_size, received_at, header_names, signature, \
-         position) \
+         response, position) \
          SELECT v.column1, v.column2, v.column3, v.column4, v.column5, v.column6, v.column7, \
-         v.column8, v.column9, v.column10, v.column11, v.column12, v.column13, v.column14, ",
+         v.column8, v.column9, v.column10, v.column11, v.column12, v.column13, v.column14, \
+         v.column15, ",
     );
     // The head is read inside the statement; the `captures_advance_head`
     // trigger moves it as each row goes in. SQLite materialises the SELECT
@@ -159,7 +165,8 @@ fn insert_rows(rows: &[&Capture]) -> QueryBuilder<Sqlite> {
             .push_bind(c.body.len() as i64)
             .push_bind(c.received_at.timestamp_micros())
             .push_bind(header_names_json(c))
-            .push_bind(c.signature.map(|v| v.as_str()));
+            .push_bind(c.signature.map(|v| v.as_str()))
+            .push_bind(response_json(c));
     });
     sql.push(
         ") AS v WHERE NOT EXISTS (SELECT 1 FROM captures c WHERE c.id = v.column1) \

@@ -4,7 +4,7 @@
 //! Names are stored lower-cased (header search matches them exactly); the
 //! names as sent go beside them in `header_names` (see migration 0007).
 
-use crate::capture::{header_json, Capture, Header, HeaderOrder};
+use crate::capture::{header_json, Capture, Header, HeaderOrder, SentResponse};
 use crate::store::StoreError;
 
 pub fn headers_to_json(headers: &[Header]) -> String {
@@ -17,6 +17,18 @@ pub fn header_names_json(c: &Capture) -> Option<String> {
         let names: Vec<&str> = c.headers.iter().map(|h| h.name.as_str()).collect();
         serde_json::to_string(&names).expect("names serialize")
     })
+}
+
+/// The `response` column: what ingest answered, when it was recorded.
+pub fn response_json(c: &Capture) -> Option<String> {
+    c.response
+        .as_ref()
+        .map(|r| serde_json::to_string(r).expect("a response serializes"))
+}
+
+pub fn response_from(raw: Option<String>) -> Result<Option<SentResponse>, StoreError> {
+    raw.map(|r| serde_json::from_str(&r).map_err(|e| StoreError::Corrupt(e.to_string())))
+        .transpose()
 }
 
 /// Headers and their order from the two columns.

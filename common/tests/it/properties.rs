@@ -48,6 +48,7 @@ fn capture() -> impl Strategy<Value = Capture> {
                 ip: "192.0.2.1".into(),
                 received_at: DateTime::from_timestamp_micros(micros).unwrap(),
                 signature: None,
+                response: None,
             },
         )
 }

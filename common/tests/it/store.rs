@@ -44,6 +44,7 @@ pub fn capture(path: &str, body: &[u8]) -> Capture {
         ip: "127.0.0.1".into(),
         received_at: DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap(),
         signature: None,
+        response: None,
     }
 }
 

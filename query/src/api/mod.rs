@@ -10,6 +10,7 @@ mod logs;
 mod paths;
 mod replay_results;
 mod replays;
+mod routing;
 mod stream;
 
 use axum::http::StatusCode;
@@ -46,6 +47,7 @@ struct ApiDoc;
 fn api_router() -> OpenApiRouter<QueryState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(paths::routes())
+        .merge(routing::routes())
         .merge(logs::routes())
         .merge(copy_as::routes())
         .merge(export::routes())

@@ -5,9 +5,11 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use common::paths::{CustomResponse, PathSettings};
+use common::rules::{ForwardTarget, ResponseRule, Routing};
 use common::signing::{SigningProfile, SigningSpec, SigningView};
 use common::{ApiError, PathId, PathInfo, StoreError};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::json::OptionalJson;
@@ -44,6 +46,12 @@ pub struct CreatePath {
     pub signing: Option<SigningSpec>,
     /// Re-sign what is forwarded to `forward_url` for the target's secret.
     pub forward_signing: Option<SigningSpec>,
+    /// Response rules, in order (docs/RULES.md).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub rules: Option<Value>,
+    /// Forward targets, each with its filter and transform (docs/RULES.md).
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub targets: Option<Value>,
 }
 
 /// Body of `PATCH /api/paths/{path_id}`: a field that is absent is left as
@@ -71,6 +79,15 @@ pub struct UpdatePath {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<SigningSpec>)]
     pub forward_signing: Option<Option<SigningSpec>>,
+    /// Replaces every rule (`null` or `[]` removes them); sequence counts
+    /// start again.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub rules: Option<Option<Value>>,
+    /// Replaces every forward target (`null` or `[]` removes them).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub targets: Option<Option<Value>>,
 }
 
 /// Tells "absent" (outer `None`, via `default`) from `null` (`Some(None)`).
@@ -102,6 +119,14 @@ pub struct PathView {
     /// The profile forwards are re-signed with (fingerprint only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forward_signing: Option<SigningView>,
+    /// Response rules, in order (`/api/paths/{path_id}/routing`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub rules: Vec<ResponseRule>,
+    /// Forward targets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<Object>)]
+    pub targets: Vec<ForwardTarget>,
     /// Only in the answer that created a private path; it is not stored and
     /// cannot be shown again.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,6 +155,8 @@ impl PathView {
             forward_url: path.settings.forward_url.clone(),
             signing: path.signing.as_ref().map(SigningProfile::view),
             forward_signing: path.forward_signing.as_ref().map(SigningProfile::view),
+            rules: path.settings.routing.rules.clone(),
+            targets: path.settings.routing.targets.clone(),
             read_token: None,
         }
     }
@@ -239,7 +266,12 @@ pub async fn create(
         ttl_seconds: body.ttl_seconds,
         read_token_sha256: read_token.as_ref().map(|(_, digest)| digest.clone()),
         forward_url: body.forward_url,
+        ..PathSettings::default()
     };
+    if body.rules.is_some() || body.targets.is_some() {
+        let doc = routing_of(&state, body.rules, body.targets).await?;
+        super::routing::install(&mut path, doc);
+    }
     state.store.create_path(&path).await.map_err(|e| match e {
         StoreError::Conflict => ApiError::new(
             StatusCode::CONFLICT,
@@ -331,13 +363,46 @@ pub async fn update(
     if let Some(signing) = body.forward_signing {
         path.forward_signing = signing.as_ref().map(signing_profile).transpose()?;
     }
-    if !state.store.update_path(&path).await? {
+    if body.rules.is_some() || body.targets.is_some() {
+        let keep = &path.settings.routing;
+        let given_or_kept = |given: Option<Option<Value>>, kept: Value| match given {
+            Some(v) => v,
+            None => Some(kept),
+        };
+        let rules = given_or_kept(body.rules, serde_json::json!(keep.rules));
+        let targets = given_or_kept(body.targets, serde_json::json!(keep.targets));
+        let doc = routing_of(&state, rules, targets).await?;
+        super::routing::install(&mut path, doc);
+    }
+    publish_change(&state, &path).await?;
+    Ok(Json(PathView::new(&state, &path)))
+}
+
+/// Stores a changed path and announces it to every ingest.
+pub(crate) async fn publish_change(state: &QueryState, path: &PathInfo) -> Result<(), ApiError> {
+    if !state.store.update_path(path).await? {
         return Err(not_found(&path.path_id));
     }
     // The store holds the change; the periodic registry sync repairs a
     // failed announcement, but say so rather than pretend it is live.
-    state.bus.registry().put(&path).await?;
-    Ok(Json(PathView::new(&state, &path)))
+    state.bus.registry().put(path).await?;
+    Ok(())
+}
+
+/// The routing document made of a body's `rules` and `targets` (`null`
+/// clears either), checked as a whole.
+async fn routing_of(
+    state: &QueryState,
+    rules: Option<Value>,
+    targets: Option<Value>,
+) -> Result<Routing, ApiError> {
+    let mut doc = serde_json::Map::new();
+    for (key, value) in [("rules", rules), ("targets", targets)] {
+        if let Some(v) = value.filter(|v| !v.is_null()) {
+            doc.insert(key.into(), v);
+        }
+    }
+    super::routing::checked(state, &Value::Object(doc)).await
 }
 
 /// Delete a path and every capture of it.

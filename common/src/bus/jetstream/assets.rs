@@ -1,7 +1,7 @@
 //! Every JetStream asset the service creates, declared in one place with the
 //! configured replicas: the captures stream, the parked stream, the streams
-//! behind the registry bucket and the body object store, and the writer's
-//! durable consumer.
+//! behind the registry and counter buckets and the body object store, and
+//! the writer's durable consumer.
 //!
 //! Declaring is idempotent, so the same code creates them at start and
 //! re-creates whatever disappeared under a running service ([`Guard`]): a
@@ -36,6 +36,8 @@ const GUARD_INTERVAL: Duration = Duration::from_secs(5);
 const STARTUP_DECLARE: Duration = Duration::from_secs(60);
 /// Least time between two checks, however often publishes ask for one.
 const GUARD_MIN_GAP: Duration = Duration::from_millis(500);
+/// How long a sequence counter lives after its last increment.
+const COUNTS_MAX_AGE: Duration = Duration::from_secs(30 * 24 * 3600);
 
 fn captures(config: &JetStreamConfig) -> stream::Config {
     stream::Config {
@@ -80,6 +82,27 @@ fn registry(config: &JetStreamConfig) -> stream::Config {
         allow_rollup: true,
         deny_delete: true,
         allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        duplicate_window: Duration::from_secs(120),
+        num_replicas: config.replicas,
+        ..Default::default()
+    }
+}
+
+/// The response-rule sequence counters' bucket (`counts.rs`): a key-value
+/// bucket whose reads go to the leader (no direct gets), and whose counters
+/// of rules long replaced age out.
+fn counts(config: &JetStreamConfig) -> stream::Config {
+    let bucket = config.counts_bucket();
+    stream::Config {
+        name: format!("KV_{bucket}"),
+        description: Some("CallbackListener response-rule sequence counters".into()),
+        subjects: vec![format!("$KV.{bucket}.>")],
+        max_messages_per_subject: 1,
+        max_age: COUNTS_MAX_AGE,
+        storage: stream::StorageType::File,
+        allow_rollup: true,
+        deny_delete: true,
         discard: stream::DiscardPolicy::New,
         duplicate_window: Duration::from_secs(120),
         num_replicas: config.replicas,
@@ -218,6 +241,7 @@ pub(super) async fn declare_all(
     let replicas = declare_stream(js, captures(config)).await?;
     declare_stream(js, parked(config)).await?;
     declare_stream(js, registry(config)).await?;
+    declare_stream(js, counts(config)).await?;
     declare_stream(js, bodies(config)).await?;
     declare_consumer(js, config, replicas).await
 }
@@ -322,6 +346,7 @@ impl Guard {
             config.stream.clone(),
             config.parked_stream(),
             format!("KV_{}", config.registry_bucket()),
+            format!("KV_{}", config.counts_bucket()),
             format!("OBJ_{}", config.bodies_bucket()),
         ] {
             match js.get_stream(&name).await {

@@ -17,6 +17,7 @@
 mod assets;
 mod connect;
 mod consume;
+mod counts;
 mod live;
 mod publish;
 mod pull;
@@ -105,6 +106,10 @@ impl JetStreamConfig {
 
     pub fn registry_bucket(&self) -> String {
         format!("{}_PATHS", self.stream)
+    }
+
+    pub fn counts_bucket(&self) -> String {
+        format!("{}_COUNTS", self.stream)
     }
 
     pub fn bodies_bucket(&self) -> String {

@@ -27,6 +27,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub(super) struct Registry {
     kv: kv::Store,
     table: PathTable,
+    /// Response-rule sequence counters (`counts.rs`).
+    counts: kv::Store,
 }
 
 impl Registry {
@@ -43,10 +45,14 @@ impl Registry {
             .get_key_value(config.registry_bucket())
             .await
             .map_err(|e| unavailable("opening the path registry", e))?;
+        let counts = js
+            .get_key_value(config.counts_bucket())
+            .await
+            .map_err(|e| unavailable("opening the sequence counters", e))?;
         let table = PathTable::default();
         let watch = load(&kv, &table).await?;
         tokio::spawn(follow(kv.clone(), table.clone(), watch, stop));
-        Ok(Self { kv, table })
+        Ok(Self { kv, table, counts })
     }
 }
 
@@ -75,6 +81,10 @@ impl RegistryBackend for Registry {
             .map_err(|e| unavailable("deleting from the path registry", e))?;
         self.table.remove(id);
         Ok(())
+    }
+
+    async fn next_count(&self, key: &str) -> Result<u64, BusError> {
+        super::counts::next(&self.counts, key).await
     }
 }
 

@@ -11,7 +11,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::rows::{headers_from_columns, path_id};
+use super::rows::{headers_from_columns, path_id, response_from};
 use super::signing::{signing_from_json, signing_to_json, verdict_from};
 use super::{Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
@@ -94,12 +94,13 @@ fn capture(r: &PgRow) -> Result<Capture, StoreError> {
         ip: r.try_get("ip")?,
         received_at: r.try_get("received_at")?,
         signature: verdict_from(r.try_get("signature")?)?,
+        response: response_from(r.try_get("response")?)?,
     })
 }
 
 const FULL_COLUMNS: &str =
     "id, path_id, method, subpath, query_string, headers::text AS headers, header_names, \
-     body, ip, received_at, signature";
+     body, ip, received_at, signature, response";
 
 fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())

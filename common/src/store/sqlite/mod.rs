@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::rows::{headers_from_columns, path_id};
+use super::rows::{headers_from_columns, path_id, response_from};
 use super::signing::{signing_from_json, signing_to_json, verdict_from};
 use super::{Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
@@ -98,12 +98,13 @@ fn capture(r: &SqliteRow) -> Result<Capture, StoreError> {
         ip: r.try_get("ip")?,
         received_at: from_micros(r.try_get("received_at")?)?,
         signature: verdict_from(r.try_get("signature")?)?,
+        response: response_from(r.try_get("response")?)?,
     })
 }
 
 const FULL_COLUMNS: &str =
     "id, path_id, method, subpath, query_string, headers, header_names, body, ip, received_at, \
-     signature";
+     signature, response";
 
 fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
     Ok(CaptureSummary {
