@@ -1,5 +1,7 @@
 //! Server-side forwarding: every capture this process commits for a path
-//! with a `forward_url` is re-sent there, with retries and backoff, and each
+//! with a `forward_url` is re-sent there, and to each of the path's forward
+//! targets whose filter it matches (transformed as the target says: the
+//! stored capture never changes), with retries and backoff, and each
 //! attempt is recorded (`GET /api/paths/{path_id}/forwards`).
 //!
 //! Driven by the bus's `committed_here` feed, so in the split shape exactly
@@ -12,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use common::rules::{Retry, Subject, Transform};
 use common::signing::SigningProfile;
 use common::{Bus, Capture, PathId, Store};
 use tokio::sync::{broadcast, Semaphore};
@@ -23,17 +26,26 @@ use super::allow::Allowlist;
 pub use super::forward_log::{Attempt, Forwards};
 use super::send::{parse_target, Target};
 
-/// Attempts per capture before giving up.
+/// Attempts per capture to the `forward_url` before giving up.
 pub const MAX_ATTEMPTS: u32 = 5;
 /// Deliveries in flight at once, across paths.
 const IN_FLIGHT: usize = 32;
 
-/// A capture waiting for a delivery slot.
+/// Where one capture goes: the path's `forward_url` (no name) or one of
+/// its targets.
+struct Delivery {
+    name: Option<String>,
+    url: String,
+    transform: Option<Transform>,
+    retry: Retry,
+}
+
+/// A delivery waiting for a slot.
 enum Pending {
-    Whole(Arc<Capture>, String),
+    Whole(Arc<Capture>, Delivery),
     /// Past [`KEEP_WHOLE`] waiting: only the id, read back from the store
     /// when its turn comes, so a slow target costs memory per id, not per body.
-    Stored(PathId, Uuid, String),
+    Stored(PathId, Uuid, Delivery),
 }
 
 /// Waiting captures kept whole; beyond this only their ids are kept.
@@ -61,11 +73,11 @@ pub async fn run(
             c = committed.recv() => {
                 match c {
                     Ok(capture) => {
-                        if let Some(url) = forward_url(&bus, &capture.path_id) {
+                        for delivery in deliveries(&bus, &capture) {
                             queue.push_back(if queue.len() < KEEP_WHOLE {
-                                Pending::Whole(capture, url)
+                                Pending::Whole(capture.clone(), delivery)
                             } else {
-                                Pending::Stored(capture.path_id.clone(), capture.id, url)
+                                Pending::Stored(capture.path_id.clone(), capture.id, delivery)
                             });
                         }
                     }
@@ -94,10 +106,10 @@ pub async fn run(
             shutdown.clone(),
         );
         tasks.spawn(async move {
-            let (capture, url) = match next {
-                Pending::Whole(capture, url) => (capture, url),
-                Pending::Stored(path, id, url) => match store.get_capture(&path, id).await {
-                    Ok(Some(capture)) => (Arc::new(capture), url),
+            let (capture, delivery) = match next {
+                Pending::Whole(capture, delivery) => (capture, delivery),
+                Pending::Stored(path, id, delivery) => match store.get_capture(&path, id).await {
+                    Ok(Some(capture)) => (Arc::new(capture), delivery),
                     // Deleted meanwhile (retention, the user): nothing to send.
                     Ok(None) => return,
                     Err(e) => {
@@ -115,29 +127,92 @@ pub async fn run(
                     None
                 }
             };
-            deliver(&capture, &url, signing, &allow, &forwards, &shutdown).await;
+            deliver(&capture, &delivery, signing, &allow, &forwards, &shutdown).await;
             drop(slot);
         });
     }
 }
 
-fn forward_url(bus: &Bus, path: &PathId) -> Option<String> {
-    bus.registry()
-        .table()
-        .get(path)
-        .and_then(|p| p.settings.forward_url.clone())
+/// The deliveries a committed capture makes, in the order configured.
+fn deliveries(bus: &Bus, capture: &Capture) -> Vec<Delivery> {
+    let Some(path) = bus.registry().table().get(&capture.path_id) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    if let Some(url) = &path.settings.forward_url {
+        out.push(Delivery {
+            name: None,
+            url: url.clone(),
+            transform: None,
+            retry: Retry {
+                max_attempts: MAX_ATTEMPTS,
+                backoff_ms: 500,
+            },
+        });
+    }
+    let targets = &path.settings.routing.targets;
+    if !targets.is_empty() {
+        let subject = Subject::new(capture);
+        out.extend(
+            targets
+                .iter()
+                .filter(|t| t.when.as_ref().is_none_or(|c| c.matches(&subject)))
+                .map(|t| Delivery {
+                    name: Some(t.name.clone()),
+                    url: t.url.clone(),
+                    transform: t.transform.clone(),
+                    retry: t.retry.unwrap_or_default(),
+                }),
+        );
+    }
+    out
 }
 
 async fn deliver(
-    capture: &Capture,
-    url: &str,
+    original: &Capture,
+    delivery: &Delivery,
     signing: Option<SigningProfile>,
     allow: &Allowlist,
     forwards: &Forwards,
     shutdown: &CancellationToken,
 ) {
-    let mut delays = common::retry::delays(Duration::from_millis(500), Duration::from_secs(30));
-    for attempt in 1..=MAX_ATTEMPTS {
+    let record = |attempt, status, latency_ms, error, answer: Option<Box<super::send::Answer>>| {
+        forwards.record(
+            &original.path_id,
+            Attempt {
+                capture_id: original.id,
+                attempt,
+                target: delivery.url.clone(),
+                target_name: delivery.name.clone(),
+                status,
+                latency_ms,
+                error,
+                at: Utc::now(),
+                answer: answer.map(|a| super::forward_log::AnswerView::of(&a)),
+            },
+        );
+    };
+    // What this target receives; the stored capture stays as it came.
+    let transformed;
+    let capture = match &delivery.transform {
+        Some(t) => match t.apply(original) {
+            Ok(c) => {
+                transformed = c;
+                &transformed
+            }
+            Err(e) => {
+                metrics::counter!("cl_forward_attempts_total", "outcome" => "failed").increment(1);
+                record(1, None, 0.0, Some(e), None);
+                return;
+            }
+        },
+        None => original,
+    };
+    let first = Duration::from_millis(delivery.retry.backoff_ms);
+    let mut delays = common::retry::delays(first, Duration::from_secs(30).max(first));
+    let url = delivery.url.as_str();
+    let max_attempts = delivery.retry.max_attempts;
+    for attempt in 1..=max_attempts {
         let (status, latency_ms, error, answer) =
             match send_once(capture, url, signing.clone(), allow).await {
                 Ok(outcome) => (
@@ -151,20 +226,8 @@ async fn deliver(
         let outcome = super::send::outcome_label(status);
         metrics::counter!("cl_forward_attempts_total", "outcome" => outcome).increment(1);
         let delivered = outcome == "delivered";
-        forwards.record(
-            &capture.path_id,
-            Attempt {
-                capture_id: capture.id,
-                attempt,
-                target: url.to_owned(),
-                status,
-                latency_ms,
-                error,
-                at: Utc::now(),
-                answer: answer.map(|a| super::forward_log::AnswerView::of(&a)),
-            },
-        );
-        if delivered || attempt == MAX_ATTEMPTS {
+        record(attempt, status, latency_ms, error, answer);
+        if delivered || attempt == max_attempts {
             return;
         }
         tokio::select! {

@@ -1,5 +1,7 @@
 //! The record of forwarding attempts (`GET /api/paths/{path_id}/forwards`):
-//! in memory, the newest [`KEEP`] per path, each with what the target
+//! in memory, the newest [`KEEP`] per path and target (each target of a
+//! path keeps its own log, so a busy one cannot push out a quiet one's),
+//! each with what the target
 //! answered (status, headers, the first 64 KiB of the body, time to answer).
 //! Answer bodies are bounded across all paths by [`BODY_BUDGET`]: past it,
 //! the oldest attempts keep their status and headers but lose their body.
@@ -16,7 +18,7 @@ use uuid::Uuid;
 
 use super::send::Answer;
 
-/// Attempts remembered per path.
+/// Attempts remembered per path and target.
 pub const KEEP: usize = 200;
 /// Answer body bytes kept in memory across all paths.
 const BODY_BUDGET: usize = 32 << 20;
@@ -27,7 +29,12 @@ pub struct Attempt {
     pub capture_id: Uuid,
     /// 1 for the first try.
     pub attempt: u32,
+    /// The URL the capture was sent to.
     pub target: String,
+    /// The target's name (`targets[].name`); absent for the path's
+    /// `forward_url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target_name: Option<String>,
     /// The target's status; absent when it did not answer.
     pub status: Option<u16>,
     pub latency_ms: f64,
@@ -87,11 +94,14 @@ pub struct Forwards {
     log: Mutex<Log>,
 }
 
+/// A path and one of its targets (`""`: its `forward_url`).
+type LogKey = (PathId, String);
+
 #[derive(Debug, Default)]
 struct Log {
-    by_path: HashMap<PathId, VecDeque<(u64, Attempt)>>,
-    /// Attempts still holding a body, oldest first: (path, sequence).
-    with_body: VecDeque<(PathId, u64)>,
+    by_target: HashMap<LogKey, VecDeque<(u64, Attempt)>>,
+    /// Attempts still holding a body, oldest first: (log, sequence).
+    with_body: VecDeque<(LogKey, u64)>,
     body_bytes: usize,
     /// Attempts held, all paths.
     held: usize,
@@ -105,7 +115,11 @@ impl Forwards {
         let seq = log.next;
         log.next += 1;
         let bytes = attempt.answer.as_ref().map_or(0, AnswerView::body_len);
-        let entries = log.by_path.entry(path.clone()).or_default();
+        let key = (
+            path.clone(),
+            attempt.target_name.clone().unwrap_or_default(),
+        );
+        let entries = log.by_target.entry(key.clone()).or_default();
         if entries.len() == KEEP {
             if let Some((_, old)) = entries.pop_back() {
                 log.body_bytes -= old.answer.as_ref().map_or(0, AnswerView::body_len);
@@ -116,24 +130,24 @@ impl Forwards {
         log.held += 1;
         if bytes > 0 {
             log.body_bytes += bytes;
-            log.with_body.push_back((path.clone(), seq));
+            log.with_body.push_back((key, seq));
         }
         // Entries of attempts gone with KEEP: forgotten once they are most.
         if log.with_body.len() > 2 * log.held {
-            let by_path = &log.by_path;
-            log.with_body.retain(|(p, s)| {
-                by_path
-                    .get(p)
+            let by_target = &log.by_target;
+            log.with_body.retain(|(k, s)| {
+                by_target
+                    .get(k)
                     .is_some_and(|e| e.iter().any(|(seq, a)| seq == s && a.answer.is_some()))
             });
         }
         while log.body_bytes > BODY_BUDGET {
-            let Some((path, seq)) = log.with_body.pop_front() else {
+            let Some((key, seq)) = log.with_body.pop_front() else {
                 break;
             };
             let found = log
-                .by_path
-                .get_mut(&path)
+                .by_target
+                .get_mut(&key)
                 .and_then(|e| e.iter_mut().find(|(s, _)| *s == seq))
                 .and_then(|(_, a)| a.answer.as_mut());
             if let Some(answer) = found {
@@ -143,13 +157,18 @@ impl Forwards {
         }
     }
 
-    /// Newest first.
-    pub fn of(&self, path: &PathId) -> Vec<Attempt> {
+    /// Newest first: of one target (`""`: the `forward_url`), or of all
+    /// the path's.
+    pub fn of(&self, path: &PathId, target: Option<&str>) -> Vec<Attempt> {
         let log = self.log.lock().unwrap_or_else(|e| e.into_inner());
-        log.by_path
-            .get(path)
-            .map(|e| e.iter().map(|(_, a)| a.clone()).collect())
-            .unwrap_or_default()
+        let mut all: Vec<&(u64, Attempt)> = log
+            .by_target
+            .iter()
+            .filter(|((p, t), _)| p == path && target.is_none_or(|want| want == t))
+            .flat_map(|(_, e)| e.iter())
+            .collect();
+        all.sort_unstable_by_key(|(seq, _)| std::cmp::Reverse(*seq));
+        all.into_iter().map(|(_, a)| a.clone()).collect()
     }
 }
 
@@ -162,6 +181,7 @@ mod tests {
             capture_id: Uuid::now_v7(),
             attempt: 1,
             target: "http://t".into(),
+            target_name: None,
             status: Some(200),
             latency_ms: 1.0,
             error: None,
@@ -188,7 +208,7 @@ mod tests {
         let held: usize = log.log.lock().unwrap().body_bytes;
         assert!(held <= BODY_BUDGET, "{held} bytes held");
         for path in &paths {
-            let attempts = log.of(path);
+            let attempts = log.of(path, None);
             let newest = attempts.first().unwrap().answer.as_ref().unwrap();
             let oldest = attempts.last().unwrap().answer.as_ref().unwrap();
             assert!(!newest.body_dropped && newest.body.is_some());
@@ -203,7 +223,7 @@ mod tests {
         for _ in 0..KEEP + 5 {
             log.record(&path, attempt(10));
         }
-        assert_eq!(log.of(&path).len(), KEEP);
+        assert_eq!(log.of(&path, None).len(), KEEP);
         assert_eq!(log.log.lock().unwrap().body_bytes, KEEP * 10);
     }
 }
