@@ -25,6 +25,7 @@ mod replay_summary;
 mod replay_tls;
 mod resign;
 mod resign_cli;
+mod rules;
 mod secrets;
 mod shaping;
 mod signatures;

@@ -144,10 +144,8 @@ pub async fn export(
         .into_response())
 }
 
-/// One HAR 1.2 entry: the request as captured. Answers are not recorded
-/// per capture, so the response is what the path is set to answer (its
-/// custom response's status and headers, else 200), and says so.
-/// What the path answers senders, for HAR's `response`.
+/// What the path answers senders, for HAR's `response` of a capture whose
+/// answer was not recorded (its path had no response rules).
 #[derive(Clone)]
 struct Answer {
     status: u16,
@@ -188,6 +186,57 @@ impl Answer {
     }
 }
 
+/// HAR's `response`: the answer recorded with the capture when its path has
+/// response rules, else what the path is set to answer (and says so).
+fn har_response(c: &Capture, answer: &Answer) -> serde_json::Value {
+    let Some(sent) = &c.response else {
+        return json!({
+            "status": answer.status,
+            "statusText": answer.status_text,
+            "httpVersion": "HTTP/1.1",
+            "cookies": [],
+            "headers": answer.headers,
+            "content": {"size": 0, "mimeType": answer.mime},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+            "comment": "the path's response setting at export; this answer was not recorded",
+        });
+    };
+    let mime = sent
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let status_text = axum::http::StatusCode::from_u16(sent.status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let comment = match (sent.rule, &sent.rule_name) {
+        (Some(i), Some(name)) => format!("as sent; answered by rule {i} ({name})"),
+        (Some(i), None) => format!("as sent; answered by rule {i}"),
+        (None, _) => "as sent; no rule matched".to_owned(),
+    };
+    let mut response = json!({
+        "status": sent.status,
+        "statusText": status_text,
+        "httpVersion": "HTTP/1.1",
+        "cookies": [],
+        "headers": sent.headers.iter().map(|(n, v)| json!({"name": n, "value": v})).collect::<Vec<_>>(),
+        "content": {"size": sent.body.len(), "mimeType": mime, "text": sent.body},
+        "redirectURL": "",
+        "headersSize": -1,
+        "bodySize": sent.body.len(),
+        "comment": comment,
+    });
+    if let Some(i) = sent.rule {
+        response["_rule"] = json!(i);
+    }
+    response
+}
+
+/// One HAR 1.2 entry: the request as captured, and the answer.
 fn har_entry(c: &Capture, base: &str, mask: &Mask, answer: &Answer) -> serde_json::Value {
     let detail = mask.detail(c.detail());
     let headers: Vec<_> = detail
@@ -240,18 +289,7 @@ fn har_entry(c: &Capture, base: &str, mask: &Mask, answer: &Answer) -> serde_jso
         "startedDateTime": c.received_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "time": 0,
         "request": request,
-        "response": {
-            "status": answer.status,
-            "statusText": answer.status_text,
-            "httpVersion": "HTTP/1.1",
-            "cookies": [],
-            "headers": answer.headers,
-            "content": {"size": 0, "mimeType": answer.mime},
-            "redirectURL": "",
-            "headersSize": -1,
-            "bodySize": -1,
-            "comment": "the path's response setting at export; answers are not recorded per capture",
-        },
+        "response": har_response(c, answer),
         "cache": {},
         "timings": {"send": 0, "wait": 0, "receive": 0},
         "_captureId": c.id,

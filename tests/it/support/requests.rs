@@ -32,8 +32,19 @@ impl App {
     /// the registry in the split shape). The probe declares an oversized body,
     /// so a known path answers 413 and nothing is captured.
     pub async fn wait_accepts(&self, path_id: &str) {
+        self.wait_accepts_at(&self.ingest, path_id).await;
+    }
+
+    /// [`Self::wait_accepts`] on every ingest of the app.
+    pub async fn wait_accepts_everywhere(&self, path_id: &str) {
+        for ingest in &self.ingests {
+            self.wait_accepts_at(ingest, path_id).await;
+        }
+    }
+
+    pub async fn wait_accepts_at(&self, ingest: &str, path_id: &str) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let addr = self.ingest.trim_start_matches("http://").to_owned();
+        let addr = ingest.trim_start_matches("http://").to_owned();
         for _ in 0..100 {
             let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
             let probe = format!(
