@@ -245,6 +245,33 @@ async fn registry_changes_reach_every_process(env: Env) {
     assert_eq!(env.bus.registry().table().len(), 1);
 }
 
+/// Response-rule counters: every increment from either process is counted
+/// exactly once (no two callers see the same number), keys are apart.
+async fn sequence_counters_are_exact_across_processes(env: Env) {
+    let key = format!("p{}.rev.rule0", Uuid::now_v7().simple());
+    let other = format!("p{}.rev.path", Uuid::now_v7().simple());
+    let mut calls = Vec::new();
+    for i in 0..40 {
+        let bus = if i % 2 == 0 {
+            env.bus.clone()
+        } else {
+            env.peer.clone()
+        };
+        let key = key.clone();
+        calls.push(tokio::spawn(async move {
+            bus.registry().next_count(&key).await.unwrap()
+        }));
+    }
+    let mut seen = Vec::new();
+    for c in calls {
+        seen.push(c.await.unwrap());
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=40).collect::<Vec<u64>>());
+    assert_eq!(env.peer.registry().next_count(&other).await.unwrap(), 1);
+    assert_eq!(env.bus.registry().next_count(&key).await.unwrap(), 41);
+}
+
 async fn ready_is_ok(env: Env) {
     env.bus.ready().await.unwrap();
     env.peer.ready().await.unwrap();
@@ -277,5 +304,6 @@ both!(
     live_receivers_hear_each_commit_once_in_position_order,
     live_batch_is_in_id_order,
     registry_changes_reach_every_process,
+    sequence_counters_are_exact_across_processes,
     ready_is_ok,
 );

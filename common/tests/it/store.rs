@@ -116,6 +116,30 @@ async fn insert_batch_is_idempotent_on_the_id(store: Store) {
     assert_eq!(all.len(), 3);
 }
 
+async fn the_answer_sent_round_trips_with_the_capture(store: Store) {
+    let mut with = capture("answered", b"{}");
+    with.response = Some(common::capture::SentResponse {
+        rule: Some(1),
+        rule_name: Some("first three".into()),
+        status: 500,
+        headers: vec![("retry-after".into(), "1".into())],
+        body: "try again".into(),
+        delay_ms: 5,
+        error: None,
+    });
+    let without = capture("answered", b"{}");
+    store
+        .insert_batch(&[with.clone(), without.clone()])
+        .await
+        .unwrap();
+    let path = with.path_id.clone();
+    assert_eq!(store.get_capture(&path, with.id).await.unwrap(), Some(with));
+    assert_eq!(
+        store.get_capture(&path, without.id).await.unwrap(),
+        Some(without)
+    );
+}
+
 async fn captures_round_trip_byte_for_byte(store: Store) {
     let mut body = vec![0u8, 159, 146, 150, b'\n', 0xff];
     body.extend((0..=255u8).cycle().take(70_000));
@@ -178,8 +202,17 @@ async fn settings_are_updated_and_read_back(store: Store) {
         status: 201,
         headers: vec![("x-a".into(), "1".into())],
         body: "{}".into(),
+        body_template: None,
         delay_ms: 0,
     });
+    // Rules and targets are settings too, and come back compiled.
+    info.settings.routing = common::rules::Routing::from_value(&serde_json::json!({
+        "rules": [{"when": {"header": {"name": "x-a", "regex": "^[0-9]+$"}}, "sequence": {"first": 3},
+                   "response": {"status": 500, "body_template": "{{ request.id }}"}}],
+        "targets": [{"name": "t", "url": "http://127.0.0.1:9/", "transform": {"json": {"remove": ["/a"]}}}]
+    }))
+    .unwrap();
+    info.settings.routing_revision = Some("r1".into());
     assert!(store.update_path(&info).await.unwrap());
     assert_eq!(
         store.get_path(&info.path_id).await.unwrap(),
@@ -283,6 +316,7 @@ both!(
     positions_survive_deletes_and_resume_falls_back,
     concurrent_batches_commit_in_position_order,
     settings_are_updated_and_read_back,
+    the_answer_sent_round_trips_with_the_capture,
     filters_by_header_and_body_text_with_hostile_input,
     retention_prunes_in_batches_and_clear_empties,
     ping_answers,
