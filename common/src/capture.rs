@@ -136,6 +136,8 @@ impl Capture {
             body_size: self.body.len() as u64,
             received_at: self.received_at,
             signature: self.signature,
+            answer_status: self.response.as_ref().map(|r| r.status),
+            answer_rule: self.response.as_ref().and_then(|r| r.rule),
         }
     }
 
@@ -185,6 +187,13 @@ pub struct CaptureSummary {
     /// profile as the capture arrived; absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<Verdict>,
+    /// The status the sender was answered, when the path has response
+    /// rules (the detail's `response` has the whole answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_status: Option<u16>,
+    /// The rule that answered (its index); absent when none matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_rule: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -24,6 +24,8 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/health/ready"),
     ("get", "/metrics"),
     ("get", "/api/paths/{path_id}/forwards"),
+    ("get", "/api/paths/{path_id}/routing"),
+    ("put", "/api/paths/{path_id}/routing"),
     ("patch", "/api/paths/{path_id}"),
     ("delete", "/api/paths/{path_id}/logs"),
     ("get", "/api/paths/{path_id}/export"),

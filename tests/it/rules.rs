@@ -89,6 +89,26 @@ async fn first_three_fail_then_succeed_across_both_ingests(shape: Shape) {
             assert_eq!(answer["status"], 200);
         }
     }
+    // The list shows each answer too (newest first).
+    let list = app.get_json(&format!("/api/paths/{path}/logs")).await;
+    let listed: Vec<(Value, Value)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["answer_status"].clone(), s["answer_rule"].clone()))
+        .collect();
+    let (ok, failed) = ((json!(200), Value::Null), (json!(500), json!(0)));
+    assert_eq!(
+        listed,
+        [
+            ok.clone(),
+            ok.clone(),
+            ok,
+            failed.clone(),
+            failed.clone(),
+            failed
+        ]
+    );
     // Twelve senders at once over both ingests: still exactly three 500s.
     let path = path_with(&app, doc).await;
     let sends = (0..12).map(|i| {

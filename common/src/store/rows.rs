@@ -31,6 +31,13 @@ pub fn response_from(raw: Option<String>) -> Result<Option<SentResponse>, StoreE
         .transpose()
 }
 
+/// A summary's answer status or rule, read out of the `response` JSON by
+/// the query (an integer column, NULL when there is none).
+pub fn answer_column<T: TryFrom<i64>>(raw: Option<i64>) -> Result<Option<T>, StoreError> {
+    raw.map(|v| T::try_from(v).map_err(|_| StoreError::Corrupt(format!("answer field {v}"))))
+        .transpose()
+}
+
 /// Headers and their order from the two columns.
 pub fn headers_from_columns(
     raw: &str,

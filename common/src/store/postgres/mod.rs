@@ -11,7 +11,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{AssertSqlSafe, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::rows::{headers_from_columns, path_id, response_from};
+use super::rows::{answer_column, headers_from_columns, path_id, response_from};
 use super::signing::{signing_from_json, signing_to_json, verdict_from};
 use super::{Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
@@ -26,7 +26,9 @@ const RESUME_POSITION: &str = "SELECT COALESCE( \
        (SELECT last FROM capture_head))";
 
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
-                               content_type, body_size, received_at, signature";
+                               content_type, body_size, received_at, signature, \
+                               (response::json->>'status')::int8 AS answer_status, \
+                               (response::json->>'rule')::int8 AS answer_rule";
 
 pub struct PostgresStore {
     pub(super) pool: PgPool,
@@ -60,6 +62,8 @@ fn summary(row: &PgRow) -> Result<CaptureSummary, StoreError> {
         body_size: row.try_get::<i64, _>("body_size")? as u64,
         received_at: row.try_get("received_at")?,
         signature: verdict_from(row.try_get("signature")?)?,
+        answer_status: answer_column(row.try_get("answer_status")?)?,
+        answer_rule: answer_column(row.try_get("answer_rule")?)?,
     })
 }
 

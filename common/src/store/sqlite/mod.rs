@@ -14,7 +14,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::rows::{headers_from_columns, path_id, response_from};
+use super::rows::{answer_column, headers_from_columns, path_id, response_from};
 use super::signing::{signing_from_json, signing_to_json, verdict_from};
 use super::{Committed, LogQuery, StoreBackend, StoreError};
 use crate::capture::{Capture, CaptureSummary};
@@ -29,7 +29,9 @@ const RESUME_POSITION: &str = "SELECT COALESCE( \
        (SELECT last FROM capture_head))";
 
 const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, user_agent, \
-                               content_type, body_size, received_at, signature";
+                               content_type, body_size, received_at, signature, \
+                               json_extract(response, '$.status') AS answer_status, \
+                               json_extract(response, '$.rule') AS answer_rule";
 
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
@@ -119,6 +121,8 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
         body_size: row.try_get::<i64, _>("body_size")? as u64,
         received_at: from_micros(row.try_get("received_at")?)?,
         signature: verdict_from(row.try_get("signature")?)?,
+        answer_status: answer_column(row.try_get("answer_status")?)?,
+        answer_rule: answer_column(row.try_get("answer_rule")?)?,
     })
 }
 
