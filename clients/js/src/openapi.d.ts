@@ -66,7 +66,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Delivery attempts of the path's `forward_url`. */
+        /** Delivery attempts of the path's `forward_url` and forward targets. */
         get: operations["list_forwards"];
         put?: never;
         post?: never;
@@ -193,6 +193,27 @@ export interface paths {
         put?: never;
         /** Start replaying captures of a path to a target. */
         post: operations["start"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/paths/{path_id}/routing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a path's rules and targets (export). */
+        get: operations["get_routing"];
+        /**
+         * Replace a path's rules and targets (import); validated as a whole,
+         *     live on every ingest within a second, sequence counts restarted.
+         */
+        put: operations["put_routing"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -445,7 +466,13 @@ export interface components {
              * @description The target's status; absent when it did not answer.
              */
             status?: number | null;
+            /** @description The URL the capture was sent to. */
             target: string;
+            /**
+             * @description The target's name (`targets[].name`); absent for the path's
+             *     `forward_url`.
+             */
+            target_name?: string | null;
         };
         /** @enum {string} */
         BodyEncoding: "utf8" | "base64";
@@ -470,9 +497,21 @@ export interface components {
             headers: unknown[][];
             /** @description Decoded query parameters, in order, duplicates kept. */
             query_params: string[][];
+            response?: null | components["schemas"]["SentResponse"];
         };
         /** @description What a list of captures shows: no headers, no body. */
         CaptureSummary: {
+            /**
+             * Format: int32
+             * @description The rule that answered (its index); absent when none matched.
+             */
+            answer_rule?: number | null;
+            /**
+             * Format: int32
+             * @description The status the sender was answered, when the path has response
+             *     rules (the detail's `response` has the whole answer).
+             */
+            answer_status?: number | null;
             /** Format: int64 */
             body_size: number;
             content_type?: string | null;
@@ -509,7 +548,11 @@ export interface components {
              */
             private?: boolean;
             response?: null | components["schemas"]["CustomResponse"];
+            /** @description Response rules, in order (docs/RULES.md). */
+            rules?: Record<string, never>[] | null;
             signing?: null | components["schemas"]["SigningSpec"];
+            /** @description Forward targets, each with its filter and transform (docs/RULES.md). */
+            targets?: Record<string, never>[] | null;
             /**
              * Format: int64
              * @description Remove captures older than this many seconds.
@@ -520,6 +563,11 @@ export interface components {
         CustomResponse: {
             /** @description Response body (UTF-8), at most 64 KiB. */
             body?: string;
+            /**
+             * @description Instead of `body`: a template over the request (docs/RULES.md),
+             *     rendered for each answer, at most 64 KiB of output.
+             */
+            body_template?: string | null;
             /**
              * Format: int64
              * @description Wait this long before answering (after the capture is durable), at
@@ -557,7 +605,10 @@ export interface components {
             message: string;
         };
         ForwardLog: {
-            /** @description Newest first; the last 200 attempts this query process made. */
+            /**
+             * @description Newest first; the last 200 attempts per target this query process
+             *     made.
+             */
             items: components["schemas"]["Attempt"][];
         };
         /**
@@ -654,7 +705,11 @@ export interface components {
              */
             read_token?: string | null;
             response?: null | components["schemas"]["CustomResponse"];
+            /** @description Response rules, in order (`/api/paths/{path_id}/routing`). */
+            rules?: Record<string, never>[];
             signing?: null | components["schemas"]["SigningView"];
+            /** @description Forward targets. */
+            targets?: Record<string, never>[];
             /** Format: int64 */
             ttl_seconds?: number | null;
             /** @description Where senders post: `{public_url}/webhook/{path_id}`. */
@@ -761,6 +816,29 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null when there is none yet. */
             next_cursor?: string | null;
         };
+        /**
+         * @description The answer a sender got, recorded with the capture when its path has
+         *     response rules: which rule gave it (none: the path's custom response or
+         *     the default) and what was sent back.
+         */
+        SentResponse: {
+            /** @description The body as sent (at most 64 KiB: what a rule may answer). */
+            body: string;
+            /** Format: int64 */
+            delay_ms?: number;
+            /** @description Why a template could not render (the sender then got a 500). */
+            error?: string | null;
+            /** @description `[name, value]` pairs, as sent. */
+            headers: string[][];
+            /**
+             * Format: int32
+             * @description Index of the rule in the path's list; absent when no rule matched.
+             */
+            rule?: number | null;
+            rule_name?: string | null;
+            /** Format: int32 */
+            status: number;
+        };
         /** @enum {string} */
         SignatureEncoding: "hex" | "base64";
         /** @description A profile as the API and the CLIs take it, before it is checked. */
@@ -834,7 +912,14 @@ export interface components {
             /** Format: int64 */
             max_requests?: number | null;
             response?: null | components["schemas"]["CustomResponse"];
+            /**
+             * @description Replaces every rule (`null` or `[]` removes them); sequence counts
+             *     start again.
+             */
+            rules?: Record<string, never>[] | null;
             signing?: null | components["schemas"]["SigningSpec"];
+            /** @description Replaces every forward target (`null` or `[]` removes them). */
+            targets?: Record<string, never>[] | null;
             /** Format: int64 */
             ttl_seconds?: number | null;
         };
@@ -1076,7 +1161,13 @@ export interface operations {
     };
     list_forwards: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description Only this target's attempts (its name; an empty name means the
+                 *     path's `forward_url`).
+                 */
+                target?: string | null;
+            };
             header?: never;
             path: {
                 path_id: string;
@@ -1478,6 +1569,96 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_routing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                path_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the routing document (docs/RULES.md) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_routing: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                path_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description the routing document (docs/RULES.md); empty clears it */
+        requestBody: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description the document now in force */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            /** @description invalid document: the message names the rule and the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
