@@ -159,7 +159,9 @@ async fn each_match_kind_and_combination_picks_its_rule(shape: Shape) {
         ]}),
     )
     .await;
-    let cases: Vec<(&str, &str, Vec<(&str, &str)>, &str, u16)> = vec![
+    // (method, subpath and query, headers, body, the status expected)
+    type Case<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>, &'a str, u16);
+    let cases: Vec<Case> = vec![
         ("PATCH", "", vec![], "", 210),
         ("POST", "/github/push", vec![], "", 211),
         (
