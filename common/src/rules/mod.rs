@@ -473,4 +473,33 @@ mod tests {
         assert_eq!(answers, [Some(0), Some(1), Some(1), Some(2)]);
         assert_eq!(asked, [Counter::Rule(1); 3]);
     }
+
+    #[tokio::test]
+    async fn a_path_count_counts_every_request_once() {
+        let d = doc(serde_json::json!({"rules": [
+            {"when": {"method": "GET"}, "response": {"status": 405}},
+            {"sequence": {"count": "path", "from": 3}, "response": {"status": 503}},
+        ]}))
+        .unwrap();
+        let mut c = crate::Capture::sample();
+        let mut n = 0;
+        let mut answers = Vec::new();
+        for method in ["GET", "POST", "POST", "POST"] {
+            c.method = method.into();
+            let s = Subject::new(&c);
+            let hit = choose(&d, &s, |counter| {
+                assert_eq!(counter, Counter::Path);
+                n += 1;
+                let v = n;
+                async move { Ok::<_, ()>(v) }
+            })
+            .await
+            .unwrap();
+            answers.push(hit);
+        }
+        // The GET is the first request of the path, so the second POST is
+        // the third: from then on, 503.
+        assert_eq!(answers, [Some(0), None, Some(1), Some(1)]);
+        assert_eq!(n, 4);
+    }
 }

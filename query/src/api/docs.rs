@@ -4,7 +4,10 @@
 
 use common::http_error::ErrorBody;
 
-/// Capture a webhook (any method, extension methods included).
+/// Capture a webhook (any method, extension methods included). Once the
+/// capture is durable the sender gets the path's answer: the first of its
+/// response rules that matches, else its custom response, else the 200
+/// below (docs/RULES.md).
 #[utoipa::path(method(get, post, put, patch, delete, head, options, trace), path = "/webhook/{path_id}",
     tag = "webhooks", params(("path_id" = String, Path)),
     request_body(content = Vec<u8>, description = "any body, kept byte for byte", content_type = "*/*"),
@@ -16,7 +19,8 @@ use common::http_error::ErrorBody;
     ))]
 fn webhook() {}
 
-/// Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`.
+/// Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`;
+/// answered like `/webhook/{path_id}`.
 #[utoipa::path(method(get, post, put, patch, delete, head, options, trace), path = "/webhook/{path_id}/{subpath}",
     tag = "webhooks", params(("path_id" = String, Path), ("subpath" = String, Path, description = "one or more segments")),
     request_body(content = Vec<u8>, description = "any body, kept byte for byte", content_type = "*/*"),
