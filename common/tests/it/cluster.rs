@@ -38,11 +38,12 @@ fn config(seeds: &str, stream: &str, replicas: usize) -> JetStreamConfig {
     }
 }
 
-fn assets(stream: &str) -> [String; 4] {
+fn assets(stream: &str) -> [String; 5] {
     [
         stream.to_owned(),
         format!("{stream}_PARKED"),
         format!("KV_{stream}_PATHS"),
+        format!("KV_{stream}_COUNTS"),
         format!("OBJ_{stream}_BODIES"),
     ]
 }
@@ -175,6 +176,65 @@ async fn publishes_through_a_killed_stream_leader_all_succeed_and_are_stored_onc
     assert_eq!(rows.len(), 40, "stored once each");
     stop.cancel();
     writer.await.unwrap();
+}
+
+/// Response-rule counters through the loss of their stream's leader: every
+/// increment that answers gets a number no other got, in order; one whose
+/// answer was lost in the failover may have counted (the sender got a 503
+/// and retried), so the count is exact up to those.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequence_counters_stay_exact_through_a_killed_leader() {
+    let mut cluster = testkit::NatsCluster::start().await;
+    let stream = testkit::unique("R_").to_uppercase();
+    let bus = Bus::jetstream(config(&cluster.seeds(), &stream, 3))
+        .await
+        .unwrap();
+    let peer = Bus::jetstream(config(&cluster.seeds(), &stream, 3))
+        .await
+        .unwrap();
+    let key = "p.rev.rule0";
+    let mut got = Vec::new();
+    for i in 0..10 {
+        let b = if i % 2 == 0 { &bus } else { &peer };
+        got.push(b.registry().next_count(key).await.unwrap());
+    }
+    let js = context(&cluster.seeds()).await;
+    let leader = js
+        .get_stream(format!("KV_{stream}_COUNTS"))
+        .await
+        .unwrap()
+        .cached_info()
+        .cluster
+        .as_ref()
+        .and_then(|c| c.leader.clone())
+        .expect("the counters have a leader");
+    let victim = cluster
+        .nodes
+        .iter()
+        .position(|n| n.name == leader)
+        .expect("leader is one of ours");
+    cluster.nodes[victim].kill();
+    let mut failed = 0u64;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while got.len() < 20 {
+        let b = if got.len() % 2 == 0 { &bus } else { &peer };
+        match b.registry().next_count(key).await {
+            Ok(n) => got.push(n),
+            Err(_) => {
+                // What a sender does with the 503 it got.
+                failed += 1;
+                assert!(tokio::time::Instant::now() < deadline, "no new leader");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    assert!(got.windows(2).all(|w| w[0] < w[1]), "{got:?}");
+    assert_eq!(&got[..10], &(1..=10).collect::<Vec<u64>>()[..]);
+    let last = *got.last().unwrap();
+    assert!(
+        last >= 20 && last <= 20 + failed,
+        "{last} after 20 answered and {failed} failed increments: {got:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
