@@ -42,6 +42,7 @@ assets! {
     "js/provider.js" => JS,
     "js/diff.js" => JS,
     "js/settings-model.js" => JS,
+    "js/routing.js" => JS,
     "js/state.js" => JS,
     "js/views/paths.js" => JS,
     "js/views/list.js" => JS,

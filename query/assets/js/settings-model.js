@@ -29,14 +29,72 @@ function num(v) {
   return Number.isFinite(n) ? n : t;
 }
 
-// values: {custom (bool), status, headers, body, delay_ms, max_requests, ttl_seconds, forward_url}
-export function settingsPatch(values) {
+// A problem the page finds before any request (the routing field's JSON),
+// placed at its field like the API's errors.
+export class FieldError extends Error {
+  constructor(field, message) {
+    super(message);
+    this.field = field;
+  }
+}
+
+// The routing document a path has, as the settings field shows it.
+export function routingText(path) {
+  const p = path || {};
+  return JSON.stringify({ rules: p.rules || [], targets: p.targets || [] }, null, 2);
+}
+
+// The routing field's text as `{rules, targets}` (null: none; a blank field
+// is an empty document). Not JSON, not an object, or a key the document
+// does not have is a FieldError: PATCH would otherwise drop the key
+// silently. Everything inside is the API's to judge.
+export function parseRouting(text) {
+  const t = String(text ?? '').trim();
+  if (t === '') return { rules: null, targets: null };
+  let doc;
+  try {
+    doc = JSON.parse(t);
+  } catch (e) {
+    throw new FieldError('routing', `document: not valid JSON (${e.message})`);
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new FieldError('routing', 'document: must be a JSON object with "rules" and "targets"');
+  }
+  const extra = Object.keys(doc).find((k) => k !== 'rules' && k !== 'targets');
+  if (extra !== undefined) {
+    throw new FieldError('routing', `document: unknown field ${JSON.stringify(extra)}, expected "rules" or "targets"`);
+  }
+  return { rules: doc.rules ?? null, targets: doc.targets ?? null };
+}
+
+// JSON with object keys sorted, to compare documents however keys were typed.
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+// Whether a parsed document is the one a path already has.
+export function sameRouting(doc, path) {
+  const norm = (d) => canonical({ rules: (d && d.rules) || [], targets: (d && d.targets) || [] });
+  return norm(doc) === norm(path);
+}
+
+// values: {custom (bool), status, headers, body, body_template (bool),
+// delay_ms, max_requests, ttl_seconds, forward_url, routing (text)}.
+// `previous` is the path as loaded: a routing document equal to its own is
+// not sent, since replacing it starts every rule's sequence count again.
+// Throws a FieldError when the routing field is not a document at all.
+export function settingsPatch(values, previous) {
   const patch = {};
   if (values.custom) {
+    const body = String(values.body || '');
     patch.response = {
       status: num(values.status) ?? 200,
       headers: parseHeaderLines(values.headers),
-      body: String(values.body || ''),
+      ...(values.body_template ? { body_template: body } : { body }),
       delay_ms: num(values.delay_ms) ?? 0,
     };
   } else {
@@ -46,26 +104,37 @@ export function settingsPatch(values) {
   patch.ttl_seconds = num(values.ttl_seconds);
   const fwd = String(values.forward_url || '').trim();
   patch.forward_url = fwd === '' ? null : fwd;
+  if (values.routing !== undefined) {
+    const doc = parseRouting(values.routing);
+    if (!previous || !sameRouting(doc, previous)) {
+      patch.rules = doc.rules;
+      patch.targets = doc.targets;
+    }
+  }
   return patch;
 }
 
 // The form values of a path as the API shows it.
 export function settingsValues(path) {
   const r = path.response;
+  const template = Boolean(r) && typeof r.body_template === 'string';
   return {
     custom: Boolean(r),
     status: r ? String(r.status) : '200',
     headers: r ? headerPairsToLines(r.headers) : '',
-    body: r ? r.body || '' : '',
+    body: template ? r.body_template : r ? r.body || '' : '',
+    body_template: template,
     delay_ms: r ? String(r.delay_ms || 0) : '0',
     max_requests: path.max_requests != null ? String(path.max_requests) : '',
     ttl_seconds: path.ttl_seconds != null ? String(path.ttl_seconds) : '',
     forward_url: path.forward_url || '',
+    routing: routingText(path),
   };
 }
 
-// Which field an API error belongs to (query/src/api/paths.rs and
-// common/src/paths.rs CustomResponse::validate name them), or null.
+// Which field an API error belongs to (query/src/api/paths.rs,
+// common/src/paths.rs CustomResponse::validate and common/src/rules name
+// them), or null.
 export function errorField(code, message) {
   const m = String(message || '');
   switch (code) {
@@ -75,16 +144,25 @@ export function errorField(code, message) {
     case 'forward_not_allowed': return 'forward_url';
     case 'invalid_response':
       if (m.startsWith('response.status')) return 'status';
-      if (m.startsWith('response.body')) return 'body';
+      if (m.startsWith('response.body') || m.startsWith('give response.body')) return 'body';
       if (m.startsWith('response.delay_ms')) return 'delay_ms';
       if (/^response\.headers|^response header/.test(m)) return 'headers';
       return 'status';
-    case 'invalid_json':
-      // serde's type errors name the field: "response.status: invalid type..."
+    case 'invalid_routing':
+      // "rules[1].when.header.regex: invalid regex ...", "targets[0].url: ...",
+      // "document: ...": always about the routing document.
+      return 'routing';
+    case 'invalid_json': {
+      // serde's type errors name the field: "response.status: invalid type...",
+      // after the API's "invalid JSON body: " (whose "body" is not the field).
+      const rest = m.replace(/^invalid JSON body:\s*/, '');
+      // A body template that does not compile fails as the body is read.
+      if (/\btemplate\b/.test(rest)) return 'body';
       for (const f of ['status', 'delay_ms', 'headers', 'body', 'max_requests', 'ttl_seconds', 'forward_url']) {
-        if (m.includes(f)) return f;
+        if (rest.includes(f)) return f;
       }
       return null;
+    }
     default:
       return null;
   }

@@ -155,3 +155,110 @@ test('settings: form values to PATCH, and API errors to their field', () => {
   assert.equal(v.ttl_seconds, '60');
   assert.equal(v.max_requests, '');
 });
+
+test('settings: a template body round trips as body_template, without body', () => {
+  const path = { response: { status: 200, headers: [], body: '', body_template: '{"id":"{{ request.id }}"}', delay_ms: 0 } };
+  const v = S.settingsValues(path);
+  assert.equal(v.body_template, true);
+  assert.equal(v.body, '{"id":"{{ request.id }}"}');
+  const patch = S.settingsPatch({ ...v, routing: undefined });
+  assert.deepEqual(patch.response, { status: 200, headers: [], body_template: '{"id":"{{ request.id }}"}', delay_ms: 0 });
+  assert.ok(!('body' in patch.response), 'body is omitted');
+  // Unchecked: the same text is a plain body again.
+  const plain = S.settingsPatch({ ...v, body_template: false, routing: undefined });
+  assert.deepEqual(plain.response, { status: 200, headers: [], body: '{"id":"{{ request.id }}"}', delay_ms: 0 });
+  assert.equal(S.settingsValues({ response: { status: 201, headers: [], body: 'x', delay_ms: 0 } }).body_template, false);
+  assert.equal(S.errorField('invalid_response', 'response.body_template: syntax error: unexpected end'), 'body');
+  assert.equal(S.errorField('invalid_response', 'give response.body or response.body_template, not both'), 'body');
+  assert.equal(S.errorField('invalid_json', 'invalid JSON body: invalid template: syntax error: unexpected end of input'), 'body');
+  assert.equal(S.errorField('invalid_json', 'invalid JSON body: max_requests: invalid type: string'), 'max_requests',
+    'the prefix\'s "body" is not the field');
+});
+
+test('settings: the routing document goes into the same PATCH, only when changed', () => {
+  const rules = [{ name: 'fail first three', sequence: { count: 'rule', first: 3 }, response: { status: 500, headers: [], body: '', delay_ms: 0 } }];
+  const targets = [{ name: 'billing', url: 'http://127.0.0.1:9000/hook', when: { method: 'POST' } }];
+  const path = { rules, targets, max_requests: 5 };
+  const v = S.settingsValues(path);
+  assert.deepEqual(JSON.parse(v.routing), { rules, targets });
+  assert.equal(v.routing, JSON.stringify({ rules, targets }, null, 2), 'pretty-printed');
+  assert.equal(S.settingsValues({}).routing, JSON.stringify({ rules: [], targets: [] }, null, 2));
+
+  // Unchanged (even with its keys in another order): not sent, so the
+  // sequence counts go on.
+  const same = S.settingsPatch(v, path);
+  assert.ok(!('rules' in same) && !('targets' in same));
+  const reordered = JSON.stringify({ targets, rules: [{ response: rules[0].response, sequence: { first: 3, count: 'rule' }, name: 'fail first three' }] });
+  assert.ok(!('rules' in S.settingsPatch({ ...v, routing: reordered }, path)));
+
+  // Changed: both sent with the other settings; a missing key clears it.
+  const edited = S.settingsPatch({ ...v, routing: '{"rules": [{"response": {"status": 503}}]}' }, path);
+  assert.deepEqual(edited.rules, [{ response: { status: 503 } }]);
+  assert.equal(edited.targets, null);
+  assert.equal(edited.max_requests, 5);
+  // Blank or {} clears both; no previous path: always sent.
+  assert.deepEqual(pick(S.settingsPatch({ ...v, routing: '  ' }, path)), { rules: null, targets: null });
+  assert.deepEqual(pick(S.settingsPatch({ ...v, routing: '{}' }, path)), { rules: null, targets: null });
+  assert.deepEqual(pick(S.settingsPatch({ ...v, routing: v.routing })), { rules, targets });
+  // Inside the document, the API judges (a wrong type is passed on).
+  assert.equal(S.settingsPatch({ ...v, routing: '{"rules": {"x": 1}}' }, path).rules.x, 1);
+});
+
+function pick(p) {
+  return { rules: p.rules, targets: p.targets };
+}
+
+test('settings: a routing field that is not a document is a FieldError at routing, before any request', () => {
+  const bad = ['{"rules": [', '[]', '"x"', 'null', '{"rules": [], "target": []}'];
+  for (const text of bad) {
+    assert.throws(() => S.settingsPatch({ custom: false, routing: text }), (e) => {
+      assert.ok(e instanceof S.FieldError, text);
+      assert.equal(e.field, 'routing');
+      assert.match(e.message, /^document: /);
+      return true;
+    }, text);
+  }
+  assert.throws(() => S.parseRouting('{"rules": [}'), /document: not valid JSON/);
+  assert.throws(() => S.parseRouting('{"x": 1}'), /unknown field "x"/);
+});
+
+test('settings: invalid_routing errors belong to the routing field', () => {
+  for (const m of [
+    'rules[1].when.header.regex: invalid regex: regex parse error',
+    'targets[0].url: not allowed by the replay allowlist',
+    'rules: at most 100 rules per path',
+    'targets: at most 20 targets per path',
+    'document: unknown field `x`',
+  ]) assert.equal(S.errorField('invalid_routing', m), 'routing', m);
+  assert.equal(S.errorField('invalid_response', 'response.status must be between 100 and 599'), 'status');
+});
+
+test('routing: one line per rule and target, and the recorded answer', async () => {
+  const R = await import(js('routing.js'));
+  assert.equal(R.ruleSummary({ name: 'fail first three', sequence: { count: 'rule', first: 3 }, response: { status: 500 } }, 0),
+    '1. fail first three — first 3 → 500');
+  assert.equal(R.ruleSummary({ response: { status: 201 } }, 1), '2. every request → 201');
+  assert.equal(R.ruleSummary({
+    when: { all: [{ method: ['POST', 'PUT'] }, { header: { name: 'x-event', equals: 'push' } }] },
+    sequence: { count: 'path', from: 4, to: 6 },
+    response: { status: 202, body_template: '{{ request.id }}', delay_ms: 10 },
+  }, 2), '3. POST|PUT and header x-event = "push", requests 4–6 of the path → 202 (template) after 10 ms');
+  assert.equal(R.describeCondition({ any: [{ subpath: '/a/**' }, { not: { query: { name: 'tag', exists: false } } }] }),
+    'subpath /a/** or not query tag absent');
+  assert.equal(R.describeCondition({ not: { all: [{ json: { pointer: '/type', equals: 'invoice.paid' } }, { header: { name: 'x', regex: '^a' } }] } }),
+    'not (json /type = "invoice.paid" and header x ~ /^a/)');
+  assert.equal(R.describeCondition({ json: { pointer: '/order/id' } }), 'json /order/id present');
+  assert.equal(R.describeSequence({ from: 4 }), 'from request 4 on');
+  assert.equal(R.targetSummary({ name: 'billing', url: 'http://x/h', when: { method: 'POST' } }), 'billing → http://x/h (filtered)');
+  assert.equal(R.targetSummary({ name: 'audit', url: 'http://y', transform: {}, retry: { max_attempts: 3, backoff_ms: 10 } }),
+    'audit → http://y (transformed, 3 tries)');
+  assert.equal(R.targetSummary({ name: 'plain', url: 'http://z' }), 'plain → http://z');
+  assert.equal(R.answerSummary({ rule: 0, rule_name: 'fail first three', status: 500, headers: [], body: '', delay_ms: 10 }),
+    'Answered 500 by rule 1 (fail first three) after 10 ms');
+  assert.equal(R.answerSummary({ rule: 2, status: 201, headers: [], body: '', delay_ms: 0 }), 'Answered 201 by rule 3');
+  assert.equal(R.answerSummary({ status: 200, headers: [], body: '{}', delay_ms: 0 }), 'Answered 200, no rule matched');
+  assert.equal(R.answerSummary(null), '');
+  assert.equal(R.answerTag({ answer_status: 503, answer_rule: 0 }), '503 · rule 1');
+  assert.equal(R.answerTag({ answer_status: 200 }), '200');
+  assert.equal(R.answerTag({ method: 'POST' }), '');
+});
