@@ -1,5 +1,6 @@
-// One capture, whole: meta, query, body (pretty / raw / hex), headers, the
-// signature verdict and provider badge, and "copy as" curl / HTTPie / fetch.
+// One capture, whole: meta, the answer the sender got (paths with rules),
+// query, body (pretty / raw / hex), headers, the signature verdict and
+// provider badge, and "copy as" curl / HTTPie / fetch.
 
 import { $, el, clear, show, toast, copyText, saveBlob } from '../dom.js';
 import { api, enc, apiToken, readTokenOf } from '../api.js';
@@ -11,6 +12,7 @@ import {
 } from '../format.js';
 import { buildCurl } from '../curl.js';
 import { detectProvider, badgeText } from '../provider.js';
+import { answerSummary } from '../routing.js';
 import { markSelected, rememberBadge, setRowBadge } from './list.js';
 
 const HEX_LIMIT = 256 * 1024; // bytes shown in the hex view
@@ -189,6 +191,7 @@ function renderDetail(d) {
   add('Signature', d.signature);
   add('Request id', d.id);
 
+  renderAnswer(d.response);
   kvRows($('query-table'), d.query_params, 'No query parameters');
   kvRows($('headers-table'), d.headers, 'No headers');
 
@@ -243,6 +246,20 @@ function renderDetail(d) {
     pick = !isText && bytes.length > 0 ? 'hex' : prettyKind ? 'pretty' : 'raw';
   }
   selectTab(pick);
+}
+
+// What the sender was answered and by which rule (recorded when the path
+// has rules or a body template). Captured data, so text only.
+function renderAnswer(r) {
+  show($('answer'), Boolean(r));
+  if (!r) return;
+  $('answer-summary').textContent = answerSummary(r);
+  $('answer-error').textContent = r.error ? `Template error: ${r.error}` : '';
+  show($('answer-error'), Boolean(r.error));
+  kvRows($('answer-headers'), r.headers, 'No headers');
+  const body = $('answer-body');
+  body.textContent = typeof r.body === 'string' && r.body !== '' ? r.body : '(empty body)';
+  body.classList.toggle('muted', !r.body);
 }
 
 // The command text comes from the API (one implementation for the page and

@@ -9,6 +9,7 @@ import { LiveFeed } from '../live.js';
 import { filtersToQuery, hasFilters, matchesSummary, describeFilters } from '../filters.js';
 import { humanSize, relativeTime, fullTime, mediaType, pathAndQuery, METHOD_CLASSES } from '../format.js';
 import { providerFromSummary, detectProvider, badgeText } from '../provider.js';
+import { answerTag } from '../routing.js';
 
 export function methodBadge(method) {
   const m = String(method || '?');
@@ -18,6 +19,18 @@ export function methodBadge(method) {
 export function verdictBadge(v) {
   if (!v) return null;
   return el('span', { class: `verdict verdict-${v}`, text: `sig ${v}`, title: `signature ${v}` });
+}
+
+// What a path with rules answered this capture, and by which rule.
+function answerBadge(s) {
+  const text = answerTag(s);
+  if (!text) return null;
+  const ok = s.answer_status < 400;
+  return el('span', {
+    class: `verdict answer-tag ${ok ? 'verdict-valid' : 'verdict-invalid'}`,
+    text,
+    title: s.answer_rule != null ? `answered ${s.answer_status} by rule ${s.answer_rule + 1}` : `answered ${s.answer_status}, no rule matched`,
+  });
 }
 
 function logsUrl(pathId, params) {
@@ -253,6 +266,7 @@ function renderRow(s) {
     el('span', { class: 'row-sub muted' },
       el('span', { class: 'provider', text: badgeText(hint), hidden: !hint }),
       verdictBadge(s.signature),
+      answerBadge(s),
       el('span', { text: [s.content_type ? mediaType(s.content_type) : 'no body type', s.ip || ''].filter(Boolean).join(' · ') }))),
   el('span', { class: 'row-side' },
     el('span', { class: 'row-size', text: humanSize(s.body_size) }),
