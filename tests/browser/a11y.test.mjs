@@ -22,7 +22,14 @@ async function scan(page, view) {
 
 for (const scheme of ['light', 'dark']) {
   test(`a11y (${scheme}): welcome, path with a capture open, settings, replay and diff dialogs`, async () => {
-    const pathId = await newPath('a11y');
+    // A rule answers POSTs, so the detail shows its Answer and the rows their answer tag.
+    const pathId = await newPath('a11y', {
+      rules: [{
+        name: 'receipt',
+        when: { method: 'POST' },
+        response: { status: 200, headers: [['Content-Type', 'application/json']], body_template: '{"request_id":"{{ request.id }}"}' },
+      }],
+    });
     const a = await sendWebhook(pathId, '/github?x=1', {
       method: 'POST', headers: { 'Content-Type': 'application/json', 'X-GitHub-Event': 'push' }, body: '{"ref":"main"}',
     });
@@ -39,6 +46,7 @@ for (const scheme of ['light', 'dark']) {
       await page.waitForFunction(() => document.querySelectorAll('#captures .capture-row').length === 2);
       await page.click(`.capture-row[data-id="${a}"]`);
       await page.locator('#detail').waitFor({ state: 'visible' });
+      await page.locator('#answer').waitFor({ state: 'visible' });
       await page.waitForTimeout(3000); // the new-row highlight fades (contrast is judged after)
       await scan(page, 'path + detail');
 
