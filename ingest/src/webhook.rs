@@ -95,10 +95,13 @@ pub(crate) async fn receive(
         signature: None,
         response: None,
     };
-    let decided = crate::respond::decide(state.bus.registry(), &path, &capture).await;
-    let decided = decided.inspect_err(|_| {
-        metrics::counter!("cl_captures_rejected_total", "reason" => "unavailable").increment(1);
-    })?;
+    // Chosen before publishing, so the capture carries its answer; a rule's
+    // sequence counter the bus cannot reach is a 503, like a publish.
+    let decided = crate::respond::decide(state.bus.registry(), &path, &capture)
+        .await
+        .inspect_err(|_| {
+            metrics::counter!("cl_captures_rejected_total", "reason" => "unavailable").increment(1);
+        })?;
     capture.response = decided.clone();
     let start = std::time::Instant::now();
     // The span whose trace context travels with the capture to the writer.
