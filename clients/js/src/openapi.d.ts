@@ -384,21 +384,61 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Capture a webhook (any method, extension methods included). */
+        /**
+         * Capture a webhook (any method, extension methods included). Once the
+         *     capture is durable the sender gets the path's answer: the first of its
+         *     response rules that matches, else its custom response, else the 200
+         *     below (docs/RULES.md).
+         */
         get: operations["get_webhook"];
-        /** Capture a webhook (any method, extension methods included). */
+        /**
+         * Capture a webhook (any method, extension methods included). Once the
+         *     capture is durable the sender gets the path's answer: the first of its
+         *     response rules that matches, else its custom response, else the 200
+         *     below (docs/RULES.md).
+         */
         put: operations["put_webhook"];
-        /** Capture a webhook (any method, extension methods included). */
+        /**
+         * Capture a webhook (any method, extension methods included). Once the
+         *     capture is durable the sender gets the path's answer: the first of its
+         *     response rules that matches, else its custom response, else the 200
+         *     below (docs/RULES.md).
+         */
         post: operations["post_webhook"];
-        /** Capture a webhook (any method, extension methods included). */
+        /**
+         * Capture a webhook (any method, extension methods included). Once the
+         *     capture is durable the sender gets the path's answer: the first of its
+         *     response rules that matches, else its custom response, else the 200
+         *     below (docs/RULES.md).
+         */
         delete: operations["delete_webhook"];
-        /** Capture a webhook (any method, extension methods included). */
+        /**
+         * Capture a webhook (any method, extension methods included). Once the
+         *     capture is durable the sender gets the path's answer: the first of its
+         *     response rules that matches, else its custom response, else the 200
+         *     below (docs/RULES.md).
+         */
         options: operations["options_webhook"];
-        /** Capture a webhook (any method, extension methods included). */
+        /**
+         * Capture a webhook (any method, extension methods included). Once the
+         *     capture is durable the sender gets the path's answer: the first of its
+         *     response rules that matches, else its custom response, else the 200
+         *     below (docs/RULES.md).
+         */
         head: operations["head_webhook"];
-        /** Capture a webhook (any method, extension methods included). */
+        /**
+         * Capture a webhook (any method, extension methods included). Once the
+         *     capture is durable the sender gets the path's answer: the first of its
+         *     response rules that matches, else its custom response, else the 200
+         *     below (docs/RULES.md).
+         */
         patch: operations["patch_webhook"];
-        /** Capture a webhook (any method, extension methods included). */
+        /**
+         * Capture a webhook (any method, extension methods included). Once the
+         *     capture is durable the sender gets the path's answer: the first of its
+         *     response rules that matches, else its custom response, else the 200
+         *     below (docs/RULES.md).
+         */
         trace: operations["trace_webhook"];
     };
     "/webhook/{path_id}/{subpath}": {
@@ -408,21 +448,45 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`. */
+        /**
+         * Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`;
+         *     answered like `/webhook/{path_id}`.
+         */
         get: operations["get_webhook_subpath"];
-        /** Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`. */
+        /**
+         * Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`;
+         *     answered like `/webhook/{path_id}`.
+         */
         put: operations["put_webhook_subpath"];
-        /** Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`. */
+        /**
+         * Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`;
+         *     answered like `/webhook/{path_id}`.
+         */
         post: operations["post_webhook_subpath"];
-        /** Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`. */
+        /**
+         * Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`;
+         *     answered like `/webhook/{path_id}`.
+         */
         delete: operations["delete_webhook_subpath"];
-        /** Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`. */
+        /**
+         * Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`;
+         *     answered like `/webhook/{path_id}`.
+         */
         options: operations["options_webhook_subpath"];
-        /** Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`. */
+        /**
+         * Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`;
+         *     answered like `/webhook/{path_id}`.
+         */
         head: operations["head_webhook_subpath"];
-        /** Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`. */
+        /**
+         * Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`;
+         *     answered like `/webhook/{path_id}`.
+         */
         patch: operations["patch_webhook_subpath"];
-        /** Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`. */
+        /**
+         * Capture a webhook sent to a subpath, e.g. `/webhook/{path_id}/github/push`;
+         *     answered like `/webhook/{path_id}`.
+         */
         trace: operations["trace_webhook_subpath"];
     };
 }
