@@ -39,6 +39,7 @@ fn ingest_config(o: &IngestOptions) -> IngestConfig {
         trusted_proxies: o.trusted_proxies.clone(),
         body_timeout: o.body_timeout,
         rate_limit: (o.rate_limit > 0).then_some((o.rate_limit, o.rate_burst.max(1))),
+        ingest_processes: o.ingest_processes,
     }
 }
 
@@ -167,6 +168,7 @@ async fn run_with_writer(
     let config = QueryConfig {
         public_url: plan.public_url,
         api_token,
+        api_key_rate: plan.query.api_key_rate,
         mask: query::Mask::new(plan.query.mask_headers.iter().cloned()),
         replay_allow: plan.query.replay_allow_hosts.clone(),
     };

@@ -23,6 +23,7 @@ pub mod store;
 pub mod telemetry;
 #[cfg(feature = "backends")]
 pub mod trace_context;
+pub mod workspaces;
 
 #[cfg(feature = "backends")]
 pub use bus::{Bus, BusError};

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::path_id::PathId;
 use crate::rules::{Routing, Template};
 use crate::signing::SigningProfile;
+use crate::workspaces::WorkspaceId;
 
 /// A path as stored and as distributed to ingest through the registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,14 @@ pub struct PathInfo {
     /// secret; kept like `signing`.
     #[serde(skip)]
     pub forward_signing: Option<SigningProfile>,
+    /// The workspace the path belongs to (`default` for registry entries
+    /// written before workspaces existed).
+    #[serde(default, skip_serializing_if = "WorkspaceId::is_default")]
+    pub workspace: WorkspaceId,
+    /// The workspace's webhooks-per-second quota, read with the path (the
+    /// store joins it in) so that ingest enforces it from the registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_rate: Option<u32>,
 }
 
 /// What a user can shape per path. Everything is optional; the defaults are
@@ -151,6 +160,8 @@ impl PathInfo {
             settings: PathSettings::default(),
             signing: None,
             forward_signing: None,
+            workspace: WorkspaceId::default(),
+            workspace_rate: None,
         }
     }
 }

@@ -7,6 +7,7 @@ mod client_ip;
 mod respond;
 mod webhook;
 pub mod wire_head;
+mod workspace_limit;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -29,6 +30,8 @@ pub struct IngestConfig {
     pub body_timeout: Duration,
     /// Per client IP: (webhooks per second, burst); `None` = unlimited.
     pub rate_limit: Option<(u32, u32)>,
+    /// How many ingest processes share each workspace's webhook rate.
+    pub ingest_processes: u32,
 }
 
 impl Default for IngestConfig {
@@ -38,6 +41,7 @@ impl Default for IngestConfig {
             trusted_proxies: TrustedProxies::default(),
             body_timeout: Duration::from_secs(30),
             rate_limit: None,
+            ingest_processes: 1,
         }
     }
 }
@@ -49,6 +53,7 @@ struct IngestState {
     bus: Bus,
     config: Arc<IngestConfig>,
     limiter: Option<Arc<IpLimiter>>,
+    workspaces: Arc<workspace_limit::WorkspaceLimits>,
 }
 
 /// The webhook routes. The caller adds health routes and serves it with
@@ -73,6 +78,9 @@ pub fn router(bus: Bus, config: IngestConfig) -> Router {
     }
     let state = IngestState {
         bus,
+        workspaces: Arc::new(workspace_limit::WorkspaceLimits::new(
+            config.ingest_processes,
+        )),
         config: Arc::new(config),
         limiter,
     };

@@ -53,16 +53,22 @@ pub(crate) async fn receive(
             let wait = not_until.wait_time_from(governor::clock::Clock::now(
                 &governor::clock::DefaultClock::default(),
             ));
-            let mut r = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
+            return Ok(retry_later(
                 "rate_limited",
                 "too many webhooks from this address; retry later",
-            )
-            .into_response();
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-            return Ok(r);
+                wait,
+            ));
+        }
+    }
+    if let Some(rate) = path.workspace_rate {
+        if let Err(wait) = state.workspaces.check(&path.workspace, rate) {
+            metrics::counter!("cl_captures_rejected_total", "reason" => "workspace_rate_limited")
+                .increment(1);
+            return Ok(retry_later(
+                "workspace_rate_limited",
+                "this workspace is over its webhooks per second; retry later",
+                wait,
+            ));
         }
     }
     let reading = read_body(body, &parts.headers, state.config.max_body_bytes);
@@ -131,6 +137,15 @@ pub(crate) async fn receive(
         }),
     )
         .into_response())
+}
+
+/// 429 with `Retry-After` in whole seconds (at least 1).
+fn retry_later(code: &'static str, message: &'static str, wait: std::time::Duration) -> Response {
+    let mut r = ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message).into_response();
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    r
 }
 
 fn unknown_path() -> ApiError {

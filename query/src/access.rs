@@ -1,58 +1,26 @@
-//! Who may read what: the service-wide API token, per-path read tokens of
-//! private paths, and masking of sensitive header values in every output.
+//! Who may read what: a path's workspace (`auth.rs` says who is calling),
+//! per-path read tokens of private paths, and masking of sensitive header
+//! values in every output.
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
 use common::capture::{CaptureDetail, CaptureSummary, HeaderValueJson};
-use common::{ApiError, PathInfo};
+use common::PathInfo;
 use rand::Rng as _;
 use sha2::{Digest, Sha256};
 
-/// Requires `Authorization: Bearer <token>` (or, for EventSource, which
-/// cannot set headers, `?access_token=<token>`). Compared in constant time.
-pub(crate) async fn require_api_token(
-    State(token): State<std::sync::Arc<String>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned)
-        .or_else(|| query_param(request.uri().query(), "access_token"));
-    match presented {
-        Some(p) if constant_time_eq::constant_time_eq(p.as_bytes(), token.as_bytes()) => {
-            next.run(request).await
-        }
-        _ => {
-            let mut r = ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "this API needs `Authorization: Bearer <token>`",
-            )
-            .into_response();
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer realm=\"callback-listener\""),
-            );
-            r
-        }
-    }
-}
+use crate::auth::Principal;
 
-fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     common::capture::parse_query(query.unwrap_or_default())
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
 }
 
-/// What a request presents to read a private path, taken from its parts.
+/// Who is asking (set by the auth middleware) and what the request
+/// presents to read a private path, taken from its parts.
 pub(crate) struct Access {
+    pub principal: Principal,
     headers: HeaderMap,
     query: Option<String>,
 }
@@ -65,6 +33,11 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Access {
         _: &S,
     ) -> Result<Self, Self::Rejection> {
         Ok(Self {
+            principal: parts
+                .extensions
+                .get::<Principal>()
+                .cloned()
+                .unwrap_or(Principal::Open),
             headers: parts.headers.clone(),
             query: parts.uri.query().map(str::to_owned),
         })
@@ -72,8 +45,10 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Access {
 }
 
 impl Access {
+    /// A path of another workspace is as good as missing (404), as is a
+    /// private path without its read token.
     pub(crate) fn may_read(&self, path: &PathInfo) -> bool {
-        may_read(path, &self.headers, self.query.as_deref())
+        self.principal.sees(&path.workspace) && may_read(path, &self.headers, self.query.as_deref())
     }
 }
 
@@ -85,7 +60,7 @@ pub(crate) fn new_read_token() -> (String, String) {
     (token, digest)
 }
 
-fn digest(token: &str) -> String {
+pub(crate) fn digest(token: &str) -> String {
     Sha256::digest(token.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -14,6 +14,7 @@
 use std::sync::{Arc, Mutex};
 
 use common::capture::CaptureSummary;
+use common::workspaces::WorkspaceId;
 use common::{Bus, PathId};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -32,6 +33,9 @@ pub(crate) struct Rendered {
     pub path_id: PathId,
     /// Its path is private: kept off the all-paths feed.
     pub private: bool,
+    /// Its path's workspace: the all-paths feed of a workspace key shows
+    /// only its own.
+    pub workspace: WorkspaceId,
     /// The masked summary as JSON.
     pub json: String,
 }
@@ -98,11 +102,11 @@ pub(crate) fn render(
     position: i64,
     summary: &CaptureSummary,
 ) -> Rendered {
-    let private = bus
-        .registry()
-        .table()
-        .get(&summary.path_id)
+    let path = bus.registry().table().get(&summary.path_id);
+    let private = path
+        .as_ref()
         .is_some_and(|p| p.settings.read_token_sha256.is_some());
+    let workspace = path.map(|p| p.workspace.clone()).unwrap_or_default();
     let masked = mask.summary(summary.clone());
     Rendered {
         id: summary.id,
@@ -110,6 +114,7 @@ pub(crate) fn render(
         prev,
         path_id: summary.path_id.clone(),
         private,
+        workspace,
         json: serde_json::to_string(&masked).expect("summary serializes"),
     }
 }

@@ -4,6 +4,7 @@
 
 mod access;
 mod api;
+mod auth;
 mod commands;
 pub mod cors;
 mod fanout;
@@ -28,8 +29,11 @@ pub use api::{method_not_allowed, openapi, route_not_found};
 pub struct QueryConfig {
     /// Base URL senders use to reach ingest; `webhook_url` is built from it.
     pub public_url: String,
-    /// When set, every `/api` route needs `Authorization: Bearer <token>`.
+    /// When set, every `/api` route needs `Authorization: Bearer <token>`
+    /// (this token: the administrator) or a workspace's API key.
     pub api_token: Option<String>,
+    /// API requests per second each key may make (`None`: unlimited).
+    pub api_key_rate: Option<std::num::NonZeroU32>,
     /// Header values hidden in every output.
     pub mask: Mask,
     /// Targets server-side replay and forwarding may reach.
@@ -85,13 +89,15 @@ pub fn router(
         config: Arc::new(config),
         shutdown,
     };
-    let token = state.config.api_token.clone();
-    let mut api = api::router(state);
-    if let Some(token) = token {
-        api = api.layer(axum::middleware::from_fn_with_state(
-            Arc::new(token),
-            access::require_api_token,
-        ));
-    }
-    api.merge(page::router())
+    let auth = auth::Auth::new(
+        state.config.api_token.clone(),
+        state.store.clone(),
+        state.config.api_key_rate,
+    );
+    api::router(state)
+        .layer(axum::middleware::from_fn_with_state(
+            auth,
+            auth::authenticate,
+        ))
+        .merge(page::router())
 }

@@ -119,16 +119,25 @@ pub struct IngestOptions {
     /// Burst allowed above the per-IP rate.
     #[arg(long, env = "CL_RATE_BURST", default_value_t = 100)]
     pub rate_burst: u32,
+    /// How many ingest processes run: each admits this share of every workspace's
+    /// webhooks_per_second quota (docs/TEAMS.md).
+    #[arg(long, env = "CL_INGEST_PROCESSES", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub ingest_processes: u32,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct QueryOptions {
-    /// Require `Authorization: Bearer <token>` on every /api route.
+    /// Require `Authorization: Bearer <token>` on every /api route: this token is the
+    /// administrator's (creates workspaces and their keys); workspace API keys work too.
     #[arg(long, env = "CL_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
     /// Read the API token from this file instead (e.g. a mounted secret).
     #[arg(long, env = "CL_API_TOKEN_FILE", conflicts_with = "api_token")]
     pub api_token_file: Option<std::path::PathBuf>,
+    /// API requests per second each workspace API key may make (429 with Retry-After
+    /// beyond); unlimited when unset.
+    #[arg(long, env = "CL_API_KEY_RATE")]
+    pub api_key_rate: Option<std::num::NonZeroU32>,
     /// Comma-separated header names whose values are masked in API, export and UI output.
     #[arg(
         long,

@@ -30,5 +30,6 @@ mod secrets;
 mod shaping;
 mod signatures;
 pub mod support;
+mod teams;
 mod topology;
 mod wire_headers;

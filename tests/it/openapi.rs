@@ -25,6 +25,14 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/metrics"),
     ("get", "/api/paths/{path_id}/forwards"),
     ("get", "/api/paths/{path_id}/routing"),
+    ("post", "/api/workspaces"),
+    ("get", "/api/workspaces"),
+    ("get", "/api/workspaces/{workspace}"),
+    ("patch", "/api/workspaces/{workspace}"),
+    ("post", "/api/workspaces/{workspace}/keys"),
+    ("get", "/api/workspaces/{workspace}/keys"),
+    ("delete", "/api/workspaces/{workspace}/keys/{key_id}"),
+    ("get", "/api/workspaces/{workspace}/audit"),
     ("put", "/api/paths/{path_id}/routing"),
     ("patch", "/api/paths/{path_id}"),
     ("delete", "/api/paths/{path_id}/logs"),
@@ -75,7 +83,8 @@ async fn every_route_is_in_the_openapi_document_and_nothing_else() {
     {
         let url = route
             .replace("{path_id}", &path)
-            .replace("{request_id}", "00000000000000000000000000000000");
+            .replace("{request_id}", "00000000000000000000000000000000")
+            .replace("{workspace}", "default");
         let r = app.get(&url).await;
         let body = r.text().await.unwrap();
         assert!(

@@ -78,6 +78,7 @@ pub const REJECT_REASONS: &[&str] = &[
     "unknown_path",
     "too_large",
     "rate_limited",
+    "workspace_rate_limited",
     "body_timeout",
     "unavailable",
 ];

@@ -14,6 +14,7 @@ mod replay_results;
 mod rows;
 mod signing;
 mod sqlite;
+mod teams;
 
 pub use replay_jobs::{JobState, ReplayJobRecord};
 pub use replay_results::ReplayResultRecord;
@@ -29,6 +30,7 @@ use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
 use crate::signing::{SigningProfile, Verdict};
+use crate::workspaces::{ApiKey, AuditEntry, Workspace, WorkspaceId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -183,6 +185,39 @@ pub trait StoreBackend: Send + Sync + 'static {
         after: i64,
         limit: u32,
     ) -> Result<Vec<ReplayResultRecord>, StoreError>;
+
+    /// Creates a workspace; `StoreError::Conflict` when the name is taken.
+    async fn create_workspace(&self, w: &Workspace) -> Result<(), StoreError>;
+    async fn get_workspace(&self, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError>;
+    /// By name.
+    async fn list_workspaces(&self) -> Result<Vec<Workspace>, StoreError>;
+    /// Replaces a workspace's quotas; false when it does not exist.
+    async fn update_workspace(&self, w: &Workspace) -> Result<bool, StoreError>;
+    /// How many paths a workspace has (its `max_paths` quota).
+    async fn count_paths(&self, ws: &WorkspaceId) -> Result<u64, StoreError>;
+    async fn create_key(&self, k: &ApiKey) -> Result<(), StoreError>;
+    /// The key whose SHA-256 this is (revoked and expired ones included:
+    /// the caller tells them apart).
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError>;
+    /// A workspace's keys, oldest first.
+    async fn list_keys(&self, ws: &WorkspaceId) -> Result<Vec<ApiKey>, StoreError>;
+    /// Revokes a key of that workspace; false when there is no such live key.
+    async fn revoke_key(
+        &self,
+        ws: &WorkspaceId,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Records when a key was last used.
+    async fn touch_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError>;
+    /// A workspace's audit log, newest first, entries older than `before`.
+    async fn list_audit(
+        &self,
+        ws: &WorkspaceId,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
 }
 
 /// The handle the rest of the code holds; which database is behind it is

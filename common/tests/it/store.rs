@@ -140,6 +140,108 @@ async fn the_answer_sent_round_trips_with_the_capture(store: Store) {
     );
 }
 
+async fn workspaces_keys_and_audit_round_trip(store: Store) {
+    use common::workspaces::{ApiKey, AuditEntry, Quotas, Scope, Workspace, WorkspaceId};
+    let micros = |t: DateTime<Utc>| DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap();
+    let now = micros(Utc::now());
+    let ws = Workspace {
+        id: WorkspaceId::parse("team-a").unwrap(),
+        created_at: now,
+        quotas: Quotas {
+            max_paths: Some(3),
+            webhooks_per_second: Some(50),
+        },
+    };
+    store.create_workspace(&ws).await.unwrap();
+    assert!(matches!(
+        store.create_workspace(&ws).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(store.get_workspace(&ws.id).await.unwrap(), Some(ws.clone()));
+    let names: Vec<String> = store
+        .list_workspaces()
+        .await
+        .unwrap()
+        .iter()
+        .map(|w| w.id.to_string())
+        .collect();
+    assert_eq!(names, ["default", "team-a"]);
+    // A path of the workspace carries its webhook rate.
+    let mut path = PathInfo::new(PathId::parse("in-a").unwrap());
+    path.workspace = ws.id.clone();
+    store.create_path(&path).await.unwrap();
+    let read = store.get_path(&path.path_id).await.unwrap().unwrap();
+    assert_eq!(
+        (read.workspace.clone(), read.workspace_rate),
+        (ws.id.clone(), Some(50))
+    );
+    assert_eq!(store.count_paths(&ws.id).await.unwrap(), 1);
+
+    let key = ApiKey {
+        id: Uuid::now_v7(),
+        workspace: ws.id.clone(),
+        name: "ci".into(),
+        prefix: "clk_abcdefgh".into(),
+        hash: "ab".repeat(32),
+        scope: Scope::Write,
+        created_at: now,
+        expires_at: Some(now + Duration::days(1)),
+        revoked_at: None,
+        last_used_at: None,
+    };
+    store.create_key(&key).await.unwrap();
+    assert_eq!(
+        store.key_by_hash(&key.hash).await.unwrap(),
+        Some(key.clone())
+    );
+    assert_eq!(store.key_by_hash("nope").await.unwrap(), None);
+    store.touch_key(key.id, now).await.unwrap();
+    let other = WorkspaceId::default();
+    assert!(
+        !store.revoke_key(&other, key.id, now).await.unwrap(),
+        "another workspace's key"
+    );
+    assert!(store.revoke_key(&ws.id, key.id, now).await.unwrap());
+    assert!(
+        !store.revoke_key(&ws.id, key.id, now).await.unwrap(),
+        "already revoked"
+    );
+    let listed = store.list_keys(&ws.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].revoked_at, listed[0].last_used_at),
+        (Some(now), Some(now))
+    );
+    assert!(store.list_keys(&other).await.unwrap().is_empty());
+
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let e = AuditEntry {
+            id: Uuid::now_v7(),
+            workspace: ws.id.clone(),
+            at: now,
+            actor: "admin".into(),
+            action: format!("a{i}"),
+            target: "t".into(),
+            detail: serde_json::json!({"i": i}),
+        };
+        store.append_audit(&e).await.unwrap();
+        ids.push(e.id);
+    }
+    let page = store.list_audit(&ws.id, None, 3).await.unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["a4", "a3", "a2"]
+    );
+    let rest = store.list_audit(&ws.id, Some(page[2].id), 3).await.unwrap();
+    assert_eq!(
+        rest.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["a1", "a0"]
+    );
+    assert_eq!(rest[1].detail, serde_json::json!({"i": 0}));
+    assert!(store.list_audit(&other, None, 10).await.unwrap().is_empty());
+}
+
 async fn captures_round_trip_byte_for_byte(store: Store) {
     let mut body = vec![0u8, 159, 146, 150, b'\n', 0xff];
     body.extend((0..=255u8).cycle().take(70_000));
@@ -317,9 +419,102 @@ both!(
     concurrent_batches_commit_in_position_order,
     settings_are_updated_and_read_back,
     the_answer_sent_round_trips_with_the_capture,
+    workspaces_keys_and_audit_round_trip,
     filters_by_header_and_body_text_with_hostile_input,
     retention_prunes_in_batches_and_clear_empties,
     ping_answers,
     replay_jobs_follow_the_state_machine,
     stale_replay_jobs_are_interrupted,
 );
+
+/// Paths and captures stored before workspaces existed (the schema of
+/// migration 0008) are all kept, in the `default` workspace.
+mod before_workspaces {
+    use super::*;
+    use std::borrow::Cow;
+
+    const OLD: usize = 8;
+
+    async fn check(store: Store, id: Uuid) {
+        let path = PathId::parse("old-path").unwrap();
+        let info = store
+            .get_path(&path)
+            .await
+            .unwrap()
+            .expect("the path is kept");
+        assert!(info.workspace.is_default());
+        assert_eq!(store.list_paths().await.unwrap().len(), 1);
+        let c = store
+            .get_capture(&path, id)
+            .await
+            .unwrap()
+            .expect("the capture is kept");
+        assert_eq!(c.body.as_ref(), b"{}");
+        let ws: Vec<String> = store
+            .list_workspaces()
+            .await
+            .unwrap()
+            .iter()
+            .map(|w| w.id.to_string())
+            .collect();
+        assert_eq!(ws, ["default"]);
+        assert_eq!(store.count_paths(&info.workspace).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/old.db?mode=rwc", dir.path().display());
+        {
+            let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+            let mut old = sqlx::migrate!("./migrations_sqlite");
+            old.migrations = Cow::Owned(old.migrations[..OLD].to_vec());
+            old.run(&pool).await.unwrap();
+            sqlx::query("INSERT INTO paths (path_id, created_at, settings) VALUES ('old-path', 1700000000000000, '{}')")
+                .execute(&pool)
+                .await
+                .unwrap();
+            let id = Uuid::now_v7();
+            sqlx::query(
+                "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, ip, \
+                 body_size, received_at, position) \
+                 VALUES (?, 'old-path', 'POST', '', '', '[]', X'7B7D', '127.0.0.1', 2, 1700000000000000, 1)",
+            )
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+            let store = Store::connect(&url).await.unwrap();
+            check(store, id).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let db = testkit::TestDb::new().await;
+        let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+        let mut old = sqlx::migrate!("../migrations");
+        old.migrations = Cow::Owned(old.migrations[..OLD].to_vec());
+        old.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO paths (path_id, created_at, settings) VALUES ('old-path', now(), '{}')",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        let id = Uuid::now_v7();
+        sqlx::query(
+            "INSERT INTO captures (id, path_id, method, subpath, query_string, headers, body, ip, \
+             body_size, received_at, position) \
+             VALUES ($1, 'old-path', 'POST', '', '', '[]', '\\x7b7d', '127.0.0.1', 2, now(), 1)",
+        )
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        let store = Store::connect(&db.url).await.unwrap();
+        check(store, id).await;
+    }
+}

@@ -284,7 +284,17 @@ pub async fn clear(
     access: Access,
 ) -> Result<axum::http::StatusCode, ApiError> {
     let path = existing(&state, &path_id, &access).await?;
-    state.store.clear_captures(&path.path_id).await?;
+    let cleared = state.store.clear_captures(&path.path_id).await?;
+    let detail = serde_json::json!({"captures": cleared});
+    crate::auth::audit(
+        &state.store,
+        &access.principal,
+        &path.workspace,
+        "logs.clear",
+        path.path_id.as_str(),
+        detail,
+    )
+    .await;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 

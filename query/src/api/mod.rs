@@ -12,6 +12,7 @@ mod replay_results;
 mod replays;
 mod routing;
 mod stream;
+pub(crate) mod workspaces;
 
 use axum::http::StatusCode;
 use axum::routing::get;
@@ -55,6 +56,7 @@ fn api_router() -> OpenApiRouter<QueryState> {
         .merge(replays::routes())
         .merge(replay_results::routes())
         .merge(stream::routes())
+        .merge(workspaces::routes())
 }
 
 /// The OpenAPI document served at `/api/openapi.json`.

@@ -52,6 +52,9 @@ pub struct CreatePath {
     /// Forward targets, each with its filter and transform (docs/RULES.md).
     #[schema(value_type = Option<Vec<Object>>)]
     pub targets: Option<Value>,
+    /// The workspace the path belongs to: a key's own (the only one it may
+    /// name); with the administrator's token, any (default `default`).
+    pub workspace: Option<String>,
 }
 
 /// Body of `PATCH /api/paths/{path_id}`: a field that is absent is left as
@@ -102,6 +105,8 @@ pub struct PathView {
     pub path_id: String,
     /// Where senders post: `{public_url}/webhook/{path_id}`.
     pub webhook_url: String,
+    /// The workspace it belongs to.
+    pub workspace: String,
     pub created_at: DateTime<Utc>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response: Option<CustomResponse>,
@@ -147,6 +152,7 @@ impl PathView {
                 state.config.public_url.trim_end_matches('/'),
                 path.path_id
             ),
+            workspace: path.workspace.to_string(),
             created_at: path.created_at,
             response: path.settings.response.clone(),
             max_requests: path.settings.max_requests,
@@ -239,6 +245,7 @@ async fn check_forward(state: &QueryState, raw: &str) -> Result<(), ApiError> {
     ))]
 pub async fn create(
     State(state): State<QueryState>,
+    access: Access,
     OptionalJson(body): OptionalJson<CreatePath>,
 ) -> Result<(StatusCode, Json<PathView>), ApiError> {
     let body = body.unwrap_or_default();
@@ -246,6 +253,9 @@ pub async fn create(
         Some(raw) => parse_path_id(raw)?,
         None => PathId::random(),
     };
+    let workspace =
+        super::workspaces::target_workspace(&state, &access.principal, body.workspace.as_deref())
+            .await?;
     validate(body.response.as_ref(), body.max_requests, body.ttl_seconds)?;
     if let Some(url) = &body.forward_url {
         check_forward(&state, url).await?;
@@ -258,6 +268,8 @@ pub async fn create(
         .transpose()?;
     let read_token = body.private.then(new_read_token);
     let mut path = PathInfo::new(path_id);
+    path.workspace = workspace.id.clone();
+    path.workspace_rate = workspace.quotas.webhooks_per_second;
     path.signing = signing;
     path.forward_signing = forward_signing;
     path.settings = PathSettings {
@@ -271,6 +283,19 @@ pub async fn create(
     if body.rules.is_some() || body.targets.is_some() {
         let doc = routing_of(&state, body.rules, body.targets).await?;
         super::routing::install(&mut path, doc);
+    }
+    if let Some(max) = workspace.quotas.max_paths {
+        // Checked, then created: two creates racing may pass it by one.
+        if state.store.count_paths(&workspace.id).await? >= max {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "quota_exceeded",
+                format!(
+                    "workspace {:?} may have at most {max} paths",
+                    workspace.id.as_str()
+                ),
+            ));
+        }
     }
     state.store.create_path(&path).await.map_err(|e| match e {
         StoreError::Conflict => ApiError::new(
@@ -286,6 +311,16 @@ pub async fn create(
         let _ = state.store.delete_path(&path.path_id).await;
         return Err(e.into());
     }
+    let who = &access.principal;
+    crate::auth::audit(
+        &state.store,
+        who,
+        &path.workspace,
+        "path.create",
+        path.path_id.as_str(),
+        serde_json::json!({}),
+    )
+    .await;
     let mut view = PathView::new(&state, &path);
     view.read_token = read_token.map(|(token, _)| token);
     Ok((StatusCode::CREATED, Json(view)))
@@ -294,12 +329,16 @@ pub async fn create(
 /// List paths, newest first (private paths are not listed).
 #[utoipa::path(get, path = "/api/paths", tag = "paths", operation_id = "list_paths",
     responses((status = 200, body = PathList)))]
-pub async fn list(State(state): State<QueryState>) -> Result<Json<PathList>, ApiError> {
+pub async fn list(
+    State(state): State<QueryState>,
+    access: Access,
+) -> Result<Json<PathList>, ApiError> {
     let paths = state.store.list_paths().await?;
     Ok(Json(PathList {
         items: paths
             .iter()
             .filter(|p| p.settings.read_token_sha256.is_none())
+            .filter(|p| access.principal.sees(&p.workspace))
             .map(|p| PathView::new(&state, p))
             .collect(),
     }))
@@ -339,6 +378,21 @@ pub async fn update(
     OptionalJson(body): OptionalJson<UpdatePath>,
 ) -> Result<Json<PathView>, ApiError> {
     let body = body.unwrap_or_default();
+    // What the audit log records: the settings named, not their values
+    // (they may hold secrets).
+    let changed: Vec<&str> = [
+        ("response", body.response.is_some()),
+        ("max_requests", body.max_requests.is_some()),
+        ("ttl_seconds", body.ttl_seconds.is_some()),
+        ("forward_url", body.forward_url.is_some()),
+        ("signing", body.signing.is_some()),
+        ("forward_signing", body.forward_signing.is_some()),
+        ("rules", body.rules.is_some()),
+        ("targets", body.targets.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, given)| given.then_some(name))
+    .collect();
     let mut path = existing(&state, &path_id, &access).await?;
     let s = &mut path.settings;
     if let Some(response) = body.response {
@@ -375,6 +429,15 @@ pub async fn update(
         super::routing::install(&mut path, doc);
     }
     publish_change(&state, &path).await?;
+    crate::auth::audit(
+        &state.store,
+        &access.principal,
+        &path.workspace,
+        "path.update",
+        path.path_id.as_str(),
+        serde_json::json!({"fields": changed}),
+    )
+    .await;
     Ok(Json(PathView::new(&state, &path)))
 }
 
@@ -424,6 +487,15 @@ pub async fn delete(
     if !state.store.delete_path(&path.path_id).await? {
         return Err(not_found(&path.path_id));
     }
+    crate::auth::audit(
+        &state.store,
+        &access.principal,
+        &path.workspace,
+        "path.delete",
+        path.path_id.as_str(),
+        serde_json::json!({}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -235,6 +235,7 @@ pub async fn start(
         summary: Default::default(),
         results: Vec::new(),
     };
+    let workspace = path.workspace.clone();
     let work = Work {
         path: path.path_id,
         ids,
@@ -249,6 +250,17 @@ pub async fn start(
         &state.shutdown,
     )
     .await?;
+    let detail =
+        serde_json::json!({"path_id": job.path_id, "target": job.target, "total": job.total});
+    crate::auth::audit(
+        &state.store,
+        &access.principal,
+        &workspace,
+        "replay.start",
+        &job.job_id.to_string(),
+        detail,
+    )
+    .await;
     Ok((StatusCode::ACCEPTED, Json(job)).into_response())
 }
 
@@ -300,10 +312,12 @@ pub(super) async fn load(
         .get_replay_job(id)
         .await?
         .ok_or_else(not_found)?;
-    if let Some(path) = state.store.get_path(&record.path_id).await? {
-        if !access.may_read(&path) {
-            return Err(not_found());
-        }
+    match state.store.get_path(&record.path_id).await? {
+        Some(path) if !access.may_read(&path) => return Err(not_found()),
+        // A deleted path's job: its workspace is not known any more, so
+        // only a caller who sees every workspace sees it.
+        None if access.principal.workspace().is_some() => return Err(not_found()),
+        _ => {}
     }
     let stale = Utc::now() - chrono::Duration::from_std(STALE_AFTER).expect("small");
     if !record.state.is_final() && record.heartbeat < stale {
@@ -346,6 +360,17 @@ pub async fn cancel(
     access: Access,
 ) -> Result<Json<ReplayJob>, ApiError> {
     let job = load(&state, &job_id, &access).await?;
+    if let Some(path) = state.store.get_path(&job.path_id).await? {
+        crate::auth::audit(
+            &state.store,
+            &access.principal,
+            &path.workspace,
+            "replay.cancel",
+            &job.job_id.to_string(),
+            serde_json::json!({}),
+        )
+        .await;
+    }
     state.replays.cancel_local(job.job_id);
     state
         .store

@@ -84,6 +84,19 @@ pub async fn put(
     let doc = checked(&state, &body.unwrap_or_else(|| serde_json::json!({}))).await?;
     install(&mut path, doc);
     publish_change(&state, &path).await?;
+    let detail = serde_json::json!({
+        "rules": path.settings.routing.rules.len(),
+        "targets": path.settings.routing.targets.len(),
+    });
+    crate::auth::audit(
+        &state.store,
+        &access.principal,
+        &path.workspace,
+        "routing.replace",
+        path.path_id.as_str(),
+        detail,
+    )
+    .await;
     Ok(Json(path.settings.routing))
 }
 

@@ -31,6 +31,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use common::capture::CaptureSummary;
+use common::workspaces::WorkspaceId;
 use common::{ApiError, PathId};
 use futures::Stream;
 use serde::Deserialize;
@@ -109,7 +110,7 @@ pub async fn path_stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let path = existing(&state, &path_id, &access).await?;
     let after = resume_point(&headers, &params)?;
-    feed(state, Some(path.path_id), after).await
+    feed(state, Some(path.path_id), None, after).await
 }
 
 /// Live captures of every path as server-sent events (dashboards).
@@ -124,15 +125,18 @@ pub async fn path_stream(
 pub async fn all_stream(
     State(state): State<QueryState>,
     headers: HeaderMap,
+    access: Access,
     Query(params): Query<StreamParams>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let after = resume_point(&headers, &params)?;
-    feed(state, None, after).await
+    let workspace = access.principal.workspace().cloned();
+    feed(state, None, workspace, after).await
 }
 
 async fn feed(
     state: QueryState,
     path: Option<PathId>,
+    workspace: Option<WorkspaceId>,
     after: Option<Uuid>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Subscribe before reading the store: a batch committed after the read
@@ -155,6 +159,7 @@ async fn feed(
         },
         state,
         path,
+        workspace,
         live,
         seen,
         _client: ClientGauge::open(),
@@ -171,6 +176,8 @@ async fn feed(
 struct Feed {
     state: QueryState,
     path: Option<PathId>,
+    /// A workspace key's all-paths feed: only that workspace's paths.
+    workspace: Option<WorkspaceId>,
     live: broadcast::Receiver<Arc<Rendered>>,
     phase: Phase,
     /// The highest position accounted for: every capture at or below it was
@@ -251,7 +258,7 @@ impl Feed {
                             position,
                             &summary,
                         );
-                        if !visible(self.path.as_ref(), &rendered) {
+                        if !visible(self.path.as_ref(), self.workspace.as_ref(), &rendered) {
                             continue;
                         }
                         *sent += 1;
@@ -305,7 +312,7 @@ impl Feed {
                         continue;
                     }
                     self.seen = rendered.position;
-                    if !visible(self.path.as_ref(), &rendered) {
+                    if !visible(self.path.as_ref(), self.workspace.as_ref(), &rendered) {
                         continue;
                     }
                     return Some(event(&rendered));
@@ -351,10 +358,11 @@ fn event(rendered: &Rendered) -> Event {
 }
 
 /// Whether a capture belongs on this feed: the path's own feed shows its
-/// captures; the all-paths feed leaves private paths out.
-fn visible(path: Option<&PathId>, rendered: &Rendered) -> bool {
+/// captures; the all-paths feed leaves private paths out, and, for a
+/// workspace key, other workspaces' paths.
+fn visible(path: Option<&PathId>, workspace: Option<&WorkspaceId>, rendered: &Rendered) -> bool {
     match path {
         Some(p) => *p == rendered.path_id,
-        None => !rendered.private,
+        None => !rendered.private && workspace.is_none_or(|w| *w == rendered.workspace),
     }
 }

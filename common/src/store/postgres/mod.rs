@@ -18,6 +18,7 @@ use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
 use crate::signing::SigningProfile;
+use crate::workspaces::{ApiKey, AuditEntry, Workspace, WorkspaceId};
 
 /// See `StoreBackend::resume_position`.
 const RESUME_POSITION: &str = "SELECT COALESCE( \
@@ -76,6 +77,9 @@ fn path_info(row: &PgRow) -> Result<PathInfo, StoreError> {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         signing: signing_from_json(row.try_get("signing")?)?,
         forward_signing: signing_from_json(row.try_get("forward_signing")?)?,
+        workspace: WorkspaceId::parse(&row.try_get::<String, _>("workspace")?)
+            .map_err(StoreError::Corrupt)?,
+        workspace_rate: super::teams::webhook_rate(row.try_get("workspace_quotas")?)?,
     })
 }
 
@@ -119,14 +123,15 @@ use filters::push_filters;
 impl StoreBackend for PostgresStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO paths (path_id, created_at, settings, signing, forward_signing) \
-             VALUES ($1, $2, $3::jsonb, $4, $5)",
+            "INSERT INTO paths (path_id, created_at, settings, signing, forward_signing, workspace) \
+             VALUES ($1, $2, $3::jsonb, $4, $5, $6)",
         )
         .bind(path.path_id.as_str())
         .bind(path.created_at)
         .bind(settings_json(path))
         .bind(signing_to_json(path.signing.as_ref()))
         .bind(signing_to_json(path.forward_signing.as_ref()))
+        .bind(path.workspace.as_str())
         .execute(&self.pool)
         .await
         .map_err(|e| {
@@ -141,7 +146,8 @@ impl StoreBackend for PostgresStore {
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
         sqlx::query(
-            "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing \
+            "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing, workspace, \
+             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas \
              FROM paths WHERE path_id = $1",
         )
         .bind(id.as_str())
@@ -168,7 +174,8 @@ impl StoreBackend for PostgresStore {
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
         sqlx::query(
-            "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing \
+            "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing, workspace, \
+             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas \
              FROM paths ORDER BY created_at DESC",
         )
         .fetch_all(&self.pool)
@@ -366,5 +373,63 @@ impl StoreBackend for PostgresStore {
         limit: u32,
     ) -> Result<Vec<super::ReplayResultRecord>, StoreError> {
         super::replay_results::pg_list(&self.pool, job, after, limit).await
+    }
+
+    async fn create_workspace(&self, w: &Workspace) -> Result<(), StoreError> {
+        super::teams::pg::create_workspace(&self.pool, w).await
+    }
+
+    async fn get_workspace(&self, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError> {
+        super::teams::pg::get_workspace(&self.pool, id).await
+    }
+
+    async fn list_workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
+        super::teams::pg::list_workspaces(&self.pool).await
+    }
+
+    async fn update_workspace(&self, w: &Workspace) -> Result<bool, StoreError> {
+        super::teams::pg::update_workspace(&self.pool, w).await
+    }
+
+    async fn count_paths(&self, ws: &WorkspaceId) -> Result<u64, StoreError> {
+        super::teams::pg::count_paths(&self.pool, ws).await
+    }
+
+    async fn create_key(&self, k: &ApiKey) -> Result<(), StoreError> {
+        super::teams::pg::create_key(&self.pool, k).await
+    }
+
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        super::teams::pg::key_by_hash(&self.pool, hash).await
+    }
+
+    async fn list_keys(&self, ws: &WorkspaceId) -> Result<Vec<ApiKey>, StoreError> {
+        super::teams::pg::list_keys(&self.pool, ws).await
+    }
+
+    async fn revoke_key(
+        &self,
+        ws: &WorkspaceId,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        super::teams::pg::revoke_key(&self.pool, ws, id, at).await
+    }
+
+    async fn touch_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        super::teams::pg::touch_key(&self.pool, id, at).await
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        super::teams::pg::append_audit(&self.pool, e).await
+    }
+
+    async fn list_audit(
+        &self,
+        ws: &WorkspaceId,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        super::teams::pg::list_audit(&self.pool, ws, before, limit).await
     }
 }

@@ -21,6 +21,7 @@ use crate::capture::{Capture, CaptureSummary};
 use crate::path_id::PathId;
 use crate::paths::PathInfo;
 use crate::signing::SigningProfile;
+use crate::workspaces::{ApiKey, AuditEntry, Workspace, WorkspaceId};
 
 /// See `StoreBackend::resume_position`.
 const RESUME_POSITION: &str = "SELECT COALESCE( \
@@ -78,6 +79,9 @@ fn path_info(r: &SqliteRow) -> Result<PathInfo, StoreError> {
             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         signing: signing_from_json(r.try_get("signing")?)?,
         forward_signing: signing_from_json(r.try_get("forward_signing")?)?,
+        workspace: WorkspaceId::parse(&r.try_get::<String, _>("workspace")?)
+            .map_err(StoreError::Corrupt)?,
+        workspace_rate: super::teams::webhook_rate(r.try_get("workspace_quotas")?)?,
     })
 }
 
@@ -135,14 +139,15 @@ use filters::push_filters;
 impl StoreBackend for SqliteStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "INSERT INTO paths (path_id, created_at, settings, signing, forward_signing) \
-             VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            "INSERT INTO paths (path_id, created_at, settings, signing, forward_signing, workspace) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
         .bind(path.path_id.as_str())
         .bind(micros(path.created_at))
         .bind(settings_json(path))
         .bind(signing_to_json(path.signing.as_ref()))
         .bind(signing_to_json(path.forward_signing.as_ref()))
+        .bind(path.workspace.as_str())
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
@@ -152,7 +157,8 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
-        sqlx::query("SELECT path_id, created_at, settings, signing, forward_signing FROM paths WHERE path_id = ?")
+        sqlx::query("SELECT path_id, created_at, settings, signing, forward_signing, workspace, \
+             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas FROM paths WHERE path_id = ?")
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?
@@ -176,7 +182,8 @@ impl StoreBackend for SqliteStore {
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
         sqlx::query(
-            "SELECT path_id, created_at, settings, signing, forward_signing FROM paths \
+            "SELECT path_id, created_at, settings, signing, forward_signing, workspace, \
+             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas FROM paths \
              ORDER BY created_at DESC",
         )
         .fetch_all(&self.pool)
@@ -374,5 +381,63 @@ impl StoreBackend for SqliteStore {
         limit: u32,
     ) -> Result<Vec<super::ReplayResultRecord>, StoreError> {
         super::replay_results::sqlite_list(&self.pool, job, after, limit).await
+    }
+
+    async fn create_workspace(&self, w: &Workspace) -> Result<(), StoreError> {
+        super::teams::sqlite::create_workspace(&self.pool, w).await
+    }
+
+    async fn get_workspace(&self, id: &WorkspaceId) -> Result<Option<Workspace>, StoreError> {
+        super::teams::sqlite::get_workspace(&self.pool, id).await
+    }
+
+    async fn list_workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
+        super::teams::sqlite::list_workspaces(&self.pool).await
+    }
+
+    async fn update_workspace(&self, w: &Workspace) -> Result<bool, StoreError> {
+        super::teams::sqlite::update_workspace(&self.pool, w).await
+    }
+
+    async fn count_paths(&self, ws: &WorkspaceId) -> Result<u64, StoreError> {
+        super::teams::sqlite::count_paths(&self.pool, ws).await
+    }
+
+    async fn create_key(&self, k: &ApiKey) -> Result<(), StoreError> {
+        super::teams::sqlite::create_key(&self.pool, k).await
+    }
+
+    async fn key_by_hash(&self, hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        super::teams::sqlite::key_by_hash(&self.pool, hash).await
+    }
+
+    async fn list_keys(&self, ws: &WorkspaceId) -> Result<Vec<ApiKey>, StoreError> {
+        super::teams::sqlite::list_keys(&self.pool, ws).await
+    }
+
+    async fn revoke_key(
+        &self,
+        ws: &WorkspaceId,
+        id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        super::teams::sqlite::revoke_key(&self.pool, ws, id, at).await
+    }
+
+    async fn touch_key(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        super::teams::sqlite::touch_key(&self.pool, id, at).await
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        super::teams::sqlite::append_audit(&self.pool, e).await
+    }
+
+    async fn list_audit(
+        &self,
+        ws: &WorkspaceId,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        super::teams::sqlite::list_audit(&self.pool, ws, before, limit).await
     }
 }
