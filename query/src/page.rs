@@ -51,6 +51,8 @@ assets! {
     "js/views/replay.js" => JS,
     "js/views/diff.js" => JS,
     "js/views/keys.js" => JS,
+    "js/views/session.js" => JS,
+    "js/views/workspace.js" => JS,
 }
 
 pub(crate) fn router() -> Router {

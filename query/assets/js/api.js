@@ -1,7 +1,8 @@
-// The API client: JSON in and out, the service-wide API token (asked once,
-// kept in localStorage) and private paths' read tokens (X-Read-Token).
+// The API client: JSON in and out, the API token (the administrator's
+// CL_API_TOKEN or a workspace API key `clk_...`; asked once, kept in
+// localStorage) and private paths' read tokens (X-Read-Token).
 
-import { $ } from './dom.js';
+import { $, toast } from './dom.js';
 
 const TOKEN_KEY = 'callbacklistener.token';
 const READ_TOKENS_KEY = 'callbacklistener.read-tokens';
@@ -41,6 +42,18 @@ try {
 
 export function apiToken() {
   return token;
+}
+
+// Forgets the token (Sign out); the next request asks for one again.
+export function forgetToken() {
+  token = null;
+  save(TOKEN_KEY, null);
+  window.dispatchEvent(new CustomEvent('cl-token'));
+}
+
+// A workspace API key, as opposed to the administrator's token.
+export function isWorkspaceKey(t) {
+  return typeof t === 'string' && t.startsWith('clk_');
 }
 
 // Private paths this browser holds a read token for (they are never listed
@@ -98,8 +111,8 @@ function askToken(rejected) {
   const dlg = $('token-dialog');
   const input = $('token-input');
   $('token-message').textContent = rejected
-    ? 'The saved API token was rejected. Enter a valid one.'
-    : 'This server asks for an API token. It is kept in this browser only.';
+    ? 'The saved token or key was rejected (unknown, revoked or expired). Enter the administrator\'s token or a workspace API key.'
+    : 'This server asks for the administrator\'s API token or a workspace API key (clk_…). It is kept in this browser only.';
   input.value = '';
   tokenPrompt = new Promise((resolve) => {
     const done = (value) => {
@@ -128,8 +141,10 @@ function askToken(rejected) {
   return tokenPrompt;
 }
 
-// One request; `as` is 'json' (default), 'text' or 'blob'.
-export async function api(method, url, body, as = 'json') {
+// One request; `as` is 'json' (default), 'text' or 'blob'. A 403
+// insufficient_scope is shown as a toast with the API's message (and thrown)
+// unless `opts.quiet`.
+export async function api(method, url, body, as = 'json', opts = {}) {
   for (let attempt = 0; ; attempt++) {
     const headers = { Accept: as === 'json' ? 'application/json' : '*/*', ...authHeaders(url) };
     const init = { method, headers, cache: 'no-store' };
@@ -148,6 +163,7 @@ export async function api(method, url, body, as = 'json') {
       if (!fresh) throw new ApiError(401, 'unauthorized', 'An API token is required');
       token = fresh;
       save(TOKEN_KEY, fresh);
+      window.dispatchEvent(new CustomEvent('cl-token'));
       continue;
     }
     if (res.ok && as === 'blob') return res.blob();
@@ -164,8 +180,13 @@ export async function api(method, url, body, as = 'json') {
     }
     if (!res.ok) {
       const err = data && data.error;
-      throw new ApiError(res.status, (err && err.code) || `http_${res.status}`,
+      const e = new ApiError(res.status, (err && err.code) || `http_${res.status}`,
         (err && err.message) || `${res.status} ${res.statusText || 'error'}`);
+      if (e.status === 403 && e.code === 'insufficient_scope') {
+        window.dispatchEvent(new CustomEvent('cl-scope', { detail: e.message }));
+        if (!opts.quiet) toast(e.message, true);
+      }
+      throw e;
     }
     return data;
   }

@@ -12,6 +12,8 @@ import { initSettings } from './views/settings.js';
 import { initReplay } from './views/replay.js';
 import { initDiff, syncDiffButtons } from './views/diff.js';
 import { initKeys } from './views/keys.js';
+import { initSession, refreshIdentity } from './views/session.js';
+import { initWorkspace } from './views/workspace.js';
 
 // Neutral when no path is open: "offline" would say something is wrong.
 function setStatus(s) {
@@ -151,6 +153,8 @@ function init() {
   initDiff();
   initFilters();
   initKeys({ select: selectCapture, close: () => closeDetail(true) });
+  initSession({ reload: () => loadPaths().then(refreshIdentity) });
+  initWorkspace();
   $('captures').addEventListener('click', (e) => {
     const row = e.target.closest('.capture-row');
     if (row) selectCapture(row.dataset.id);
@@ -164,7 +168,10 @@ function init() {
       loadPaths();
     }
   });
-  loadPaths().then(route);
+  loadPaths().then(() => {
+    refreshIdentity();
+    return route();
+  });
 }
 
 init();
