@@ -142,8 +142,8 @@ function askToken(rejected) {
 }
 
 // One request; `as` is 'json' (default), 'text' or 'blob'. A 403
-// insufficient_scope is shown as a toast with the API's message (and thrown)
-// unless `opts.quiet`.
+// insufficient_scope is shown as a toast with the API's message (and thrown);
+// `opts.quiet` (a probe) shows nothing and does not ask for a token on a 401.
 export async function api(method, url, body, as = 'json', opts = {}) {
   for (let attempt = 0; ; attempt++) {
     const headers = { Accept: as === 'json' ? 'application/json' : '*/*', ...authHeaders(url) };
@@ -158,7 +158,7 @@ export async function api(method, url, body, as = 'json', opts = {}) {
     } catch (e) {
       throw new ApiError(0, 'network', `Network error: ${e.message || e}`);
     }
-    if (res.status === 401 && attempt < 5) {
+    if (res.status === 401 && attempt < 5 && !opts.quiet) {
       const fresh = await askToken(Boolean(token));
       if (!fresh) throw new ApiError(401, 'unauthorized', 'An API token is required');
       token = fresh;
