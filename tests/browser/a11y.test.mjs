@@ -21,7 +21,7 @@ async function scan(page, view) {
 }
 
 for (const scheme of ['light', 'dark']) {
-  test(`a11y (${scheme}): welcome, path with a capture open, settings, replay and diff dialogs`, async () => {
+  test(`a11y (${scheme}): welcome, path with a capture open, settings, replay, diff and workspace dialogs`, async () => {
     // A rule answers POSTs, so the detail shows its Answer and the rows their answer tag.
     const pathId = await newPath('a11y', {
       rules: [{
@@ -66,6 +66,17 @@ for (const scheme of ['light', 'dark']) {
       await page.click('#diff-open');
       await page.locator('#diff-dialog').waitFor({ state: 'visible' });
       await scan(page, 'diff');
+      await page.click('#diff-close');
+
+      // The Workspace dialog, with the default workspace's keys and audit log shown.
+      await page.locator('#open-workspace').waitFor({ state: 'visible' });
+      await page.click('#open-workspace');
+      await page.locator('#workspace-dialog').waitFor({ state: 'visible' });
+      await page.locator('#ws-table tbody tr[data-workspace="default"]').waitFor();
+      await page.click('#ws-table tbody tr[data-workspace="default"] .ws-open');
+      await page.locator('#ws-detail').waitFor({ state: 'visible' });
+      await page.waitForFunction(() => document.querySelector('#ws-audit tbody tr'));
+      await scan(page, 'workspace');
     } finally {
       await context.close();
       await api('DELETE', `/api/paths/${pathId}`);

@@ -77,13 +77,13 @@ function renderWorkspaces() {
       el('td', { class: 'ws-rate', text: unlimited(q.webhooks_per_second) }),
       el('td', null,
         el('button', {
-          class: 'btn btn-small ws-open', type: 'button', text: 'Keys & audit',
-          'aria-label': `Keys and audit log of ${w.name}`, on: { click: () => openWorkspace(w.name) },
+          class: 'btn btn-small ws-open', type: 'button', text: 'Keys and audit',
+          'aria-label': `Keys and audit of ${w.name}`, on: { click: () => openWorkspace(w.name) },
         }),
         ' ',
         el('button', {
           class: 'btn btn-small ws-edit', type: 'button', text: 'Quotas',
-          'aria-label': `Edit the quotas of ${w.name}`, on: { click: () => editQuotas(w) },
+          'aria-label': `Quotas of ${w.name}`, on: { click: () => editQuotas(w) },
         })));
     body.appendChild(tr);
   }
@@ -192,7 +192,7 @@ async function loadKeys() {
       el('td', { class: 'key-revoked' }, when(k.revoked_at)),
       el('td', null, revoked ? null : el('button', {
         class: 'btn btn-small btn-danger key-revoke', type: 'button', text: 'Revoke',
-        'aria-label': `Revoke the key ${k.name} (${k.prefix}\u2026)`, on: { click: () => revokeKey(k) },
+        'aria-label': `Revoke ${k.name} (${k.prefix}\u2026)`, on: { click: () => revokeKey(k) },
       })));
     body.appendChild(tr);
   }
