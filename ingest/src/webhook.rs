@@ -64,6 +64,9 @@ pub(crate) async fn receive(
         if let Err(wait) = state.workspaces.check(&path.workspace, rate) {
             metrics::counter!("cl_captures_rejected_total", "reason" => "workspace_rate_limited")
                 .increment(1);
+            metrics::counter!("cl_workspace_refusals_total",
+                "workspace" => path.workspace.to_string(), "quota" => "webhooks_per_second")
+            .increment(1);
             return Ok(retry_later(
                 "workspace_rate_limited",
                 "this workspace is over its webhooks per second; retry later",

@@ -82,6 +82,8 @@ pub const REJECT_REASONS: &[&str] = &[
     "body_timeout",
     "unavailable",
 ];
+/// The workspace quotas whose refusals are counted per workspace.
+pub const WORKSPACE_QUOTAS: &[&str] = &["webhooks_per_second", "max_paths"];
 /// How a JetStream publish try failed (retried, or given up).
 pub const PUBLISH_FAILURES: &[&str] = &["timeout", "body", "no_stream", "too_large", "other"];
 /// What became of one replay or forward delivery.
@@ -160,6 +162,16 @@ pub const FAMILIES: &[Family] = &[
         Ingest,
         "Webhooks captured and acknowledged to the sender",
     ),
+    family(
+        "cl_workspace_refusals_total",
+        Counter,
+        All,
+        "Webhooks (ingest) and path creations (query) refused by a workspace's quota",
+    )
+    .labels(&[
+        ("workspace", &["default"]),
+        ("quota", WORKSPACE_QUOTAS),
+    ]),
     family(
         "cl_captures_rejected_total",
         Counter,

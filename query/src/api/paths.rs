@@ -287,6 +287,9 @@ pub async fn create(
     if let Some(max) = workspace.quotas.max_paths {
         // Checked, then created: two creates racing may pass it by one.
         if state.store.count_paths(&workspace.id).await? >= max {
+            metrics::counter!("cl_workspace_refusals_total",
+                "workspace" => workspace.id.to_string(), "quota" => "max_paths")
+            .increment(1);
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "quota_exceeded",
