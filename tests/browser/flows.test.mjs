@@ -8,7 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, INGEST, api, sendWebhook, newPath, launch, openPage, rowIds, waitLive } from './lib.mjs';
+import { BASE, INGEST, api, apiHeaders, sendWebhook, newPath, launch, openPage, rowIds, waitLive } from './lib.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -212,7 +212,7 @@ test('shape: a private path shows its read token once, with a copy button, and t
     await waitRows(page, 1);
     assert.deepEqual(await rowIds(page), [id]);
     assert.equal((await api('GET', `/api/paths/${pathId}/logs`)).status, 404, 'unreadable without the token');
-    const withToken = await fetch(`${BASE}/api/paths/${pathId}/logs`, { headers: { 'X-Read-Token': token } });
+    const withToken = await fetch(`${BASE}/api/paths/${pathId}/logs`, { headers: apiHeaders({ 'X-Read-Token': token }) });
     assert.equal(withToken.status, 200);
     // Shown once: after "Done" and a reload, the token is not on the page.
     await page.click('#dismiss-read-token');
