@@ -6,7 +6,10 @@
 CREATE TABLE workspaces (
     id         TEXT PRIMARY KEY,
     created_at BIGINT NOT NULL,
-    quotas     TEXT NOT NULL DEFAULT '{}'
+    quotas     TEXT NOT NULL DEFAULT '{}',
+    -- The storage quota the workspace is over (`max_captures`,
+    -- `max_body_bytes`), set by query's usage check; NULL when within.
+    over_quota TEXT
 );
 INSERT INTO workspaces (id, created_at)
     VALUES ('default', (EXTRACT(EPOCH FROM now()) * 1000000)::BIGINT);

@@ -172,6 +172,7 @@ async fn run_with_writer(
         mask: query::Mask::new(plan.query.mask_headers.iter().cloned()),
         replay_allow: plan.query.replay_allow_hosts.clone(),
     };
+    let quota_interval = plan.query.quota_interval;
     let retention = RetentionConfig {
         interval: plan.query.retention_interval,
         default_max_requests: plan.query.default_max_requests,
@@ -199,6 +200,12 @@ async fn run_with_writer(
     tasks.spawn(query::retention::run(
         store.clone(),
         retention,
+        background.clone(),
+    ));
+    tasks.spawn(query::quotas::run(
+        bus.clone(),
+        store.clone(),
+        quota_interval,
         background.clone(),
     ));
 

@@ -3,7 +3,10 @@
 CREATE TABLE workspaces (
     id         TEXT PRIMARY KEY NOT NULL,
     created_at INTEGER NOT NULL,
-    quotas     TEXT NOT NULL DEFAULT '{}'
+    quotas     TEXT NOT NULL DEFAULT '{}',
+    -- The storage quota the workspace is over (`max_captures`,
+    -- `max_body_bytes`), set by query's usage check; NULL when within.
+    over_quota TEXT
 );
 INSERT INTO workspaces (id, created_at)
     VALUES ('default', CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER));

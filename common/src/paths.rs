@@ -36,6 +36,10 @@ pub struct PathInfo {
     /// store joins it in) so that ingest enforces it from the registry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workspace_rate: Option<u32>,
+    /// The storage quota its workspace is over, likewise joined in: ingest
+    /// refuses the path's webhooks while it is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_over: Option<String>,
 }
 
 /// What a user can shape per path. Everything is optional; the defaults are
@@ -162,6 +166,7 @@ impl PathInfo {
             forward_signing: None,
             workspace: WorkspaceId::default(),
             workspace_rate: None,
+            workspace_over: None,
         }
     }
 }

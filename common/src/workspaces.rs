@@ -81,6 +81,26 @@ pub struct Quotas {
     /// per ingest process, each taking its share: docs/TEAMS.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub webhooks_per_second: Option<u32>,
+    /// Captures kept across the workspace's paths; beyond it, webhooks get
+    /// 429 until some are removed (retention, a clear, a deleted path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_captures: Option<u64>,
+    /// Body bytes kept across the workspace's paths, likewise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<u64>,
+}
+
+impl Quotas {
+    /// The storage quota this usage is over, if any.
+    pub fn exceeded_by(&self, captures: u64, body_bytes: u64) -> Option<&'static str> {
+        if self.max_captures.is_some_and(|m| captures >= m) {
+            Some("max_captures")
+        } else if self.max_body_bytes.is_some_and(|m| body_bytes >= m) {
+            Some("max_body_bytes")
+        } else {
+            None
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -90,6 +110,10 @@ pub struct Workspace {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub quotas: Quotas,
+    /// The storage quota it is over (`max_captures`, `max_body_bytes`), as
+    /// the last usage check found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_quota: Option<String>,
 }
 
 /// What a key may do. Each scope allows exactly its routes

@@ -60,6 +60,19 @@ pub(crate) async fn receive(
             ));
         }
     }
+    if let Some(quota) = &path.workspace_over {
+        metrics::counter!("cl_captures_rejected_total", "reason" => "workspace_over_quota")
+            .increment(1);
+        metrics::counter!("cl_workspace_refusals_total",
+            "workspace" => path.workspace.to_string(), "quota" => quota.clone())
+        .increment(1);
+        return Ok(retry_later(
+            "workspace_quota_exceeded",
+            "this workspace keeps as many captures or body bytes as its quota allows; \
+             retry once some are removed",
+            QUOTA_RETRY,
+        ));
+    }
     if let Some(rate) = path.workspace_rate {
         if let Err(wait) = state.workspaces.check(&path.workspace, rate) {
             metrics::counter!("cl_captures_rejected_total", "reason" => "workspace_rate_limited")
@@ -141,6 +154,10 @@ pub(crate) async fn receive(
     )
         .into_response())
 }
+
+/// When a sender refused for a storage quota is told to come back: the
+/// quota is checked again every `CL_QUOTA_INTERVAL` (10 s by default).
+const QUOTA_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// 429 with `Retry-After` in whole seconds (at least 1).
 fn retry_later(code: &'static str, message: &'static str, wait: std::time::Duration) -> Response {

@@ -9,6 +9,7 @@ mod commands;
 pub mod cors;
 mod fanout;
 mod page;
+pub mod quotas;
 pub mod registry_sync;
 pub mod replay;
 pub mod retention;

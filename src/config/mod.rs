@@ -149,6 +149,10 @@ pub struct QueryOptions {
     /// How often retention removes old captures.
     #[arg(long, env = "CL_RETENTION_INTERVAL", default_value = "60s", value_parser = parse_duration)]
     pub retention_interval: Duration,
+    /// How often each workspace's storage use is checked against its max_captures and
+    /// max_body_bytes quotas (a workspace may pass them by one interval's webhooks).
+    #[arg(long, env = "CL_QUOTA_INTERVAL", default_value = "10s", value_parser = parse_duration)]
+    pub quota_interval: Duration,
     /// Keep at most this many captures per path, for paths without their own max_requests.
     #[arg(long, env = "CL_DEFAULT_MAX_REQUESTS")]
     pub default_max_requests: Option<u64>,

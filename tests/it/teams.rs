@@ -20,7 +20,7 @@ async fn deployment(shape: Shape) -> App {
     let mut app = spawn_app_with(
         shape,
         Flags {
-            query: &["--api-token", ADMIN],
+            query: &["--api-token", ADMIN, "--quota-interval", "200ms"],
             ingests: 2,
             queries: 2,
             ..Flags::default()
@@ -568,6 +568,65 @@ async fn a_workspace_over_its_webhook_rate_gets_429s_while_another_does_not(shap
     );
 }
 
+async fn a_workspace_over_its_storage_quota_gets_429s_until_back_under(shape: Shape) {
+    let app = deployment(shape).await;
+    let full = team(&app, "full", json!({"max_captures": 3})).await;
+    let free = team(&app, "roomy", json!({})).await;
+    let (pf, _, _) = path_of(&app, &full).await; // one capture already
+    let (pr, _, _) = path_of(&app, &free).await;
+    for _ in 0..2 {
+        let r = app.webhook("POST", &pf, "").body("x").send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    app.wait_count(&pf, 3).await;
+    // Within a few checks every ingest refuses the full workspace's webhooks.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for ingest in &app.ingests {
+        loop {
+            let r = app
+                .client
+                .post(format!("{ingest}/webhook/{pf}"))
+                .body("x")
+                .send()
+                .await
+                .unwrap();
+            if r.status() == 429 {
+                assert!(r.headers().contains_key("retry-after"));
+                let body: Value = r.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "workspace_quota_exceeded");
+                break;
+            }
+            assert_eq!(r.status(), 200);
+            assert!(Instant::now() < deadline, "{ingest} never refused");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let r = app.webhook("POST", &pr, "").body("x").send().await.unwrap();
+    assert_eq!(r.status(), 200, "another workspace is unaffected");
+    let (_, ws) = as_admin(&app, "GET", "/api/workspaces/full", None).await;
+    assert_eq!(ws["usage"]["over_quota"], "max_captures", "{ws}");
+    // Cleared, the workspace takes webhooks again.
+    let (s, _, _) = call(
+        &app,
+        &app.api,
+        Some(full.key("write")),
+        "DELETE",
+        &format!("/api/paths/{pf}/logs"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = app.webhook("POST", &pf, "").body("x").send().await.unwrap();
+        if r.status() == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still refused after the clear");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 async fn the_audit_log_says_who_did_what(shape: Shape) {
     let app = deployment(shape).await;
     let a = team(&app, "audited", json!({})).await;
@@ -663,5 +722,6 @@ both_shapes!(
     a_revoked_key_is_refused_by_every_query_process_within_a_second,
     bad_keys_and_names_are_refused_and_change_nothing,
     a_workspace_over_its_webhook_rate_gets_429s_while_another_does_not,
+    a_workspace_over_its_storage_quota_gets_429s_until_back_under,
     the_audit_log_says_who_did_what,
 );

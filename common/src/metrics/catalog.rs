@@ -79,11 +79,17 @@ pub const REJECT_REASONS: &[&str] = &[
     "too_large",
     "rate_limited",
     "workspace_rate_limited",
+    "workspace_over_quota",
     "body_timeout",
     "unavailable",
 ];
 /// The workspace quotas whose refusals are counted per workspace.
-pub const WORKSPACE_QUOTAS: &[&str] = &["webhooks_per_second", "max_paths"];
+pub const WORKSPACE_QUOTAS: &[&str] = &[
+    "webhooks_per_second",
+    "max_paths",
+    "max_captures",
+    "max_body_bytes",
+];
 /// How a JetStream publish try failed (retried, or given up).
 pub const PUBLISH_FAILURES: &[&str] = &["timeout", "body", "no_stream", "too_large", "other"];
 /// What became of one replay or forward delivery.

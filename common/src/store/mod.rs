@@ -195,6 +195,11 @@ pub trait StoreBackend: Send + Sync + 'static {
     async fn update_workspace(&self, w: &Workspace) -> Result<bool, StoreError>;
     /// How many paths a workspace has (its `max_paths` quota).
     async fn count_paths(&self, ws: &WorkspaceId) -> Result<u64, StoreError>;
+    /// Captures and body bytes kept, per workspace that has any (one
+    /// aggregate over the captures: the storage quotas' check).
+    async fn workspace_usage(&self) -> Result<Vec<(WorkspaceId, u64, u64)>, StoreError>;
+    /// Records the storage quota a workspace is over (`None`: within).
+    async fn set_over_quota(&self, ws: &WorkspaceId, over: Option<&str>) -> Result<(), StoreError>;
     async fn create_key(&self, k: &ApiKey) -> Result<(), StoreError>;
     /// The key whose SHA-256 this is (revoked and expired ones included:
     /// the caller tells them apart).

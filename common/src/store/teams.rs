@@ -45,6 +45,7 @@ macro_rules! readers {
                 created_at: from_micros(r.try_get("created_at")?)?,
                 quotas: serde_json::from_str(&quotas)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                over_quota: r.try_get("over_quota")?,
             })
         }
 
@@ -123,7 +124,7 @@ macro_rules! statements {
                 id: &WorkspaceId,
             ) -> Result<Option<Workspace>, StoreError> {
                 QueryBuilder::<$db>::new(
-                    "SELECT id, created_at, quotas FROM workspaces WHERE id = ",
+                    "SELECT id, created_at, quotas, over_quota FROM workspaces WHERE id = ",
                 )
                 .push_bind(id.as_str().to_owned())
                 .build()
@@ -138,7 +139,7 @@ macro_rules! statements {
                 pool: &$pool,
             ) -> Result<Vec<Workspace>, StoreError> {
                 QueryBuilder::<$db>::new(
-                    "SELECT id, created_at, quotas FROM workspaces ORDER BY id",
+                    "SELECT id, created_at, quotas, over_quota FROM workspaces ORDER BY id",
                 )
                 .build()
                 .fetch_all(pool)
@@ -295,6 +296,43 @@ macro_rules! statements {
                     .iter()
                     .map(audit)
                     .collect()
+            }
+
+            pub(in crate::store) async fn workspace_usage(
+                pool: &$pool,
+            ) -> Result<Vec<(WorkspaceId, u64, u64)>, StoreError> {
+                let rows = QueryBuilder::<$db>::new(
+                    "SELECT p.workspace AS workspace, COUNT(c.id) AS n, \
+                     CAST(COALESCE(SUM(c.body_size), 0) AS BIGINT) AS bytes \
+                     FROM paths p JOIN captures c ON c.path_id = p.path_id GROUP BY p.workspace",
+                )
+                .build()
+                .fetch_all(pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            workspace_id(r.try_get("workspace")?)?,
+                            r.try_get::<i64, _>("n")? as u64,
+                            r.try_get::<i64, _>("bytes")? as u64,
+                        ))
+                    })
+                    .collect()
+            }
+
+            pub(in crate::store) async fn set_over_quota(
+                pool: &$pool,
+                ws: &WorkspaceId,
+                over: Option<&str>,
+            ) -> Result<(), StoreError> {
+                QueryBuilder::<$db>::new("UPDATE workspaces SET over_quota = ")
+                    .push_bind(over.map(str::to_owned))
+                    .push(" WHERE id = ")
+                    .push_bind(ws.as_str().to_owned())
+                    .build()
+                    .execute(pool)
+                    .await?;
+                Ok(())
             }
 
             pub(in crate::store) async fn count_paths(

@@ -150,7 +150,9 @@ async fn workspaces_keys_and_audit_round_trip(store: Store) {
         quotas: Quotas {
             max_paths: Some(3),
             webhooks_per_second: Some(50),
+            ..Quotas::default()
         },
+        over_quota: None,
     };
     store.create_workspace(&ws).await.unwrap();
     assert!(matches!(
@@ -176,6 +178,39 @@ async fn workspaces_keys_and_audit_round_trip(store: Store) {
         (ws.id.clone(), Some(50))
     );
     assert_eq!(store.count_paths(&ws.id).await.unwrap(), 1);
+
+    // Storage usage per workspace, and the over-quota mark its paths carry.
+    let mut c = capture("in-a", b"12345");
+    c.path_id = path.path_id.clone();
+    store.insert_batch(&[c]).await.unwrap();
+    let usage = store.workspace_usage().await.unwrap();
+    assert!(usage.contains(&(ws.id.clone(), 1, 5)), "{usage:?}");
+    store
+        .set_over_quota(&ws.id, Some("max_captures"))
+        .await
+        .unwrap();
+    let read = store.get_path(&path.path_id).await.unwrap().unwrap();
+    assert_eq!(read.workspace_over.as_deref(), Some("max_captures"));
+    assert_eq!(
+        store
+            .get_workspace(&ws.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .over_quota
+            .as_deref(),
+        Some("max_captures")
+    );
+    store.set_over_quota(&ws.id, None).await.unwrap();
+    assert_eq!(
+        store
+            .get_path(&path.path_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .workspace_over,
+        None
+    );
 
     let key = ApiKey {
         id: Uuid::now_v7(),

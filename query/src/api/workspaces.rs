@@ -53,6 +53,10 @@ pub struct WorkspaceView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Usage {
     pub paths: u64,
+    /// The storage quota the workspace is over, as the last usage check
+    /// (every `CL_QUOTA_INTERVAL`) found: its webhooks get 429 meanwhile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub over_quota: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -173,7 +177,10 @@ async fn view(state: &QueryState, w: Workspace) -> Result<WorkspaceView, ApiErro
         name: w.id.to_string(),
         created_at: w.created_at,
         quotas: w.quotas,
-        usage: Usage { paths },
+        usage: Usage {
+            paths,
+            over_quota: w.over_quota,
+        },
     })
 }
 
@@ -201,6 +208,7 @@ pub async fn create(
         id,
         created_at: DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now),
         quotas: body.quotas,
+        over_quota: None,
     };
     state
         .store
@@ -281,12 +289,17 @@ pub async fn update(
     if !state.store.update_workspace(&w).await? {
         return Err(no_such_workspace(&workspace));
     }
-    // Ingest reads the webhook rate from each path in the registry.
+    // Ingest reads the webhook rate from each path in the registry; a
+    // changed storage quota is judged now rather than at the next check.
     for path in state.store.list_paths().await? {
         if path.workspace == w.id {
             state.bus.registry().put(&path).await?;
         }
     }
+    if let Err(e) = crate::quotas::check(&state.bus, &state.store).await {
+        tracing::warn!(error = %e, "workspace quota check after a change failed");
+    }
+    let w = state.store.get_workspace(&w.id).await?.unwrap_or(w);
     let detail = serde_json::json!({"quotas": w.quotas});
     audit(
         &state.store,

@@ -80,6 +80,7 @@ fn path_info(row: &PgRow) -> Result<PathInfo, StoreError> {
         workspace: WorkspaceId::parse(&row.try_get::<String, _>("workspace")?)
             .map_err(StoreError::Corrupt)?,
         workspace_rate: super::teams::webhook_rate(row.try_get("workspace_quotas")?)?,
+        workspace_over: row.try_get("workspace_over")?,
     })
 }
 
@@ -147,7 +148,8 @@ impl StoreBackend for PostgresStore {
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
         sqlx::query(
             "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing, workspace, \
-             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas \
+             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas, \
+             (SELECT over_quota FROM workspaces w WHERE w.id = paths.workspace) AS workspace_over \
              FROM paths WHERE path_id = $1",
         )
         .bind(id.as_str())
@@ -175,7 +177,8 @@ impl StoreBackend for PostgresStore {
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
         sqlx::query(
             "SELECT path_id, created_at, settings::text AS settings, signing, forward_signing, workspace, \
-             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas \
+             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas, \
+             (SELECT over_quota FROM workspaces w WHERE w.id = paths.workspace) AS workspace_over \
              FROM paths ORDER BY created_at DESC",
         )
         .fetch_all(&self.pool)
@@ -393,6 +396,14 @@ impl StoreBackend for PostgresStore {
 
     async fn count_paths(&self, ws: &WorkspaceId) -> Result<u64, StoreError> {
         super::teams::pg::count_paths(&self.pool, ws).await
+    }
+
+    async fn workspace_usage(&self) -> Result<Vec<(WorkspaceId, u64, u64)>, StoreError> {
+        super::teams::pg::workspace_usage(&self.pool).await
+    }
+
+    async fn set_over_quota(&self, ws: &WorkspaceId, over: Option<&str>) -> Result<(), StoreError> {
+        super::teams::pg::set_over_quota(&self.pool, ws, over).await
     }
 
     async fn create_key(&self, k: &ApiKey) -> Result<(), StoreError> {

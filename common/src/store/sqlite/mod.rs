@@ -82,6 +82,7 @@ fn path_info(r: &SqliteRow) -> Result<PathInfo, StoreError> {
         workspace: WorkspaceId::parse(&r.try_get::<String, _>("workspace")?)
             .map_err(StoreError::Corrupt)?,
         workspace_rate: super::teams::webhook_rate(r.try_get("workspace_quotas")?)?,
+        workspace_over: r.try_get("workspace_over")?,
     })
 }
 
@@ -158,7 +159,8 @@ impl StoreBackend for SqliteStore {
 
     async fn get_path(&self, id: &PathId) -> Result<Option<PathInfo>, StoreError> {
         sqlx::query("SELECT path_id, created_at, settings, signing, forward_signing, workspace, \
-             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas FROM paths WHERE path_id = ?")
+             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas, \
+             (SELECT over_quota FROM workspaces w WHERE w.id = paths.workspace) AS workspace_over FROM paths WHERE path_id = ?")
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?
@@ -183,7 +185,8 @@ impl StoreBackend for SqliteStore {
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
         sqlx::query(
             "SELECT path_id, created_at, settings, signing, forward_signing, workspace, \
-             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas FROM paths \
+             (SELECT quotas FROM workspaces w WHERE w.id = paths.workspace) AS workspace_quotas, \
+             (SELECT over_quota FROM workspaces w WHERE w.id = paths.workspace) AS workspace_over FROM paths \
              ORDER BY created_at DESC",
         )
         .fetch_all(&self.pool)
@@ -401,6 +404,14 @@ impl StoreBackend for SqliteStore {
 
     async fn count_paths(&self, ws: &WorkspaceId) -> Result<u64, StoreError> {
         super::teams::sqlite::count_paths(&self.pool, ws).await
+    }
+
+    async fn workspace_usage(&self) -> Result<Vec<(WorkspaceId, u64, u64)>, StoreError> {
+        super::teams::sqlite::workspace_usage(&self.pool).await
+    }
+
+    async fn set_over_quota(&self, ws: &WorkspaceId, over: Option<&str>) -> Result<(), StoreError> {
+        super::teams::sqlite::set_over_quota(&self.pool, ws, over).await
     }
 
     async fn create_key(&self, k: &ApiKey) -> Result<(), StoreError> {
