@@ -309,6 +309,97 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List workspaces (the administrator's token only). */
+        get: operations["list_workspaces"];
+        put?: never;
+        /** Create a workspace (the administrator's token only). */
+        post: operations["create_workspace"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read a workspace, its quotas and usage. */
+        get: operations["get_workspace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Change a workspace's quotas (the administrator's token only). */
+        patch: operations["update_workspace"];
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A workspace's audit log, newest first: who created and revoked keys,
+         *     created, changed and deleted paths, cleared logs, started replays.
+         */
+        get: operations["list_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List a workspace's keys (prefixes only), oldest first. */
+        get: operations["list_keys"];
+        put?: never;
+        /** Create an API key; the key is in this answer only. */
+        post: operations["create_key"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/keys/{key_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke a key: refused by every query process from the next request. */
+        delete: operations["revoke_key"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/": {
         parameters: {
             query?: never;
@@ -538,6 +629,32 @@ export interface components {
              */
             target_name?: string | null;
         };
+        /** @description One line of a workspace's audit log. */
+        AuditEntry: {
+            /**
+             * @description `key.create`, `key.revoke`, `path.create`, `path.update`,
+             *     `path.delete`, `logs.clear`, `replay.start`, `workspace.update`, ...
+             */
+            action: string;
+            /**
+             * @description `admin` (the administrator's token), `key:<prefix>` or `open` (no
+             *     token configured).
+             */
+            actor: string;
+            /** Format: date-time */
+            at: string;
+            detail?: unknown;
+            /** Format: uuid */
+            id: string;
+            /** @description What it was done to (a path id, a key id, a job id). */
+            target: string;
+            workspace: string;
+        };
+        AuditPage: {
+            /** @description Newest first. */
+            items: components["schemas"]["AuditEntry"][];
+            next_cursor?: string | null;
+        };
         /** @enum {string} */
         BodyEncoding: "utf8" | "base64";
         /** @description The whole capture as the detail endpoint serves it. */
@@ -594,6 +711,16 @@ export interface components {
             subpath: string;
             user_agent?: string | null;
         };
+        CreateKey: {
+            /**
+             * Format: int64
+             * @description The key stops working this many seconds from now; never, when absent.
+             */
+            expires_in_seconds?: number | null;
+            /** @description What the key is for (1 to 100 characters). */
+            name: string;
+            scope: components["schemas"]["Scope"];
+        };
         /** @description Body of `POST /api/paths`; every field is optional. */
         CreatePath: {
             forward_signing?: null | components["schemas"]["SigningSpec"];
@@ -622,6 +749,16 @@ export interface components {
              * @description Remove captures older than this many seconds.
              */
             ttl_seconds?: number | null;
+            /**
+             * @description The workspace the path belongs to: a key's own (the only one it may
+             *     name); with the administrator's token, any (default `default`).
+             */
+            workspace?: string | null;
+        };
+        CreateWorkspace: {
+            /** @description `^[a-z0-9][a-z0-9_-]{0,62}$`. */
+            name: string;
+            quotas?: components["schemas"]["Quotas"];
         };
         /** @description A custom answer to senders, validated by the API before it is stored. */
         CustomResponse: {
@@ -711,6 +848,31 @@ export interface components {
              */
             p99_ms?: number | null;
         };
+        KeyList: {
+            items: components["schemas"]["KeyView"][];
+        };
+        KeyView: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            expires_at?: string | null;
+            /** Format: uuid */
+            id: string;
+            /**
+             * @description Only in the answer that created it: the key is not stored and
+             *     cannot be shown again.
+             */
+            key?: string | null;
+            /** Format: date-time */
+            last_used_at?: string | null;
+            name: string;
+            /** @description The key's first characters. */
+            prefix: string;
+            /** Format: date-time */
+            revoked_at?: string | null;
+            scope: components["schemas"]["Scope"];
+            workspace: string;
+        };
         LogPage: {
             items: components["schemas"]["CaptureSummary"][];
             /** @description Pass as `cursor` for the next (older) page; null on the last page. */
@@ -778,9 +940,36 @@ export interface components {
             ttl_seconds?: number | null;
             /** @description Where senders post: `{public_url}/webhook/{path_id}`. */
             webhook_url: string;
+            /** @description The workspace it belongs to. */
+            workspace: string;
         };
         /** @enum {string} */
         Provider: "github" | "stripe" | "slack" | "shopify" | "standard-webhooks" | "hmac";
+        /** @description Limits per workspace; absent means unlimited. */
+        Quotas: {
+            /**
+             * Format: int64
+             * @description Body bytes kept across the workspace's paths, likewise.
+             */
+            max_body_bytes?: number | null;
+            /**
+             * Format: int64
+             * @description Captures kept across the workspace's paths; beyond it, webhooks get
+             *     429 until some are removed (retention, a clear, a deleted path).
+             */
+            max_captures?: number | null;
+            /**
+             * Format: int64
+             * @description Paths the workspace may have.
+             */
+            max_paths?: number | null;
+            /**
+             * Format: int32
+             * @description Webhooks per second across the workspace's paths (a token bucket
+             *     per ingest process, each taking its share: docs/TEAMS.md).
+             */
+            webhooks_per_second?: number | null;
+        };
         /** @description The logs filters (same meaning as on `GET /api/paths/{path_id}/logs`). */
         ReplayFilter: {
             /** @description `name` or `name:value`. */
@@ -880,6 +1069,12 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null when there is none yet. */
             next_cursor?: string | null;
         };
+        /**
+         * @description What a key may do. Each scope allows exactly its routes
+         *     ([`Scope::allows`]); `admin` also manages the workspace's keys.
+         * @enum {string}
+         */
+        Scope: "read" | "write" | "replay" | "admin";
         /**
          * @description The answer a sender got, recorded with the capture when its path has
          *     response rules: which rule gave it (none: the path's custom response or
@@ -987,11 +1182,34 @@ export interface components {
             /** Format: int64 */
             ttl_seconds?: number | null;
         };
+        UpdateWorkspace: {
+            /** @description Replaces the workspace's quotas (an absent limit is unlimited). */
+            quotas: components["schemas"]["Quotas"];
+        };
+        Usage: {
+            /**
+             * @description The storage quota the workspace is over, as the last usage check
+             *     (every `CL_QUOTA_INTERVAL`) found: its webhooks get 429 meanwhile.
+             */
+            over_quota?: string | null;
+            /** Format: int64 */
+            paths: number;
+        };
         /**
          * @description What verification says about one capture.
          * @enum {string}
          */
         Verdict: "valid" | "invalid" | "stale" | "missing";
+        WorkspaceList: {
+            items: components["schemas"]["WorkspaceView"][];
+        };
+        WorkspaceView: {
+            /** Format: date-time */
+            created_at: string;
+            name: string;
+            quotas: components["schemas"]["Quotas"];
+            usage: components["schemas"]["Usage"];
+        };
     };
     responses: never;
     parameters: never;
@@ -1964,6 +2182,303 @@ export interface operations {
             };
             /** @description the database could not be read for the feed's start */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_workspaces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceList"];
+                };
+            };
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_workspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateWorkspace"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceView"];
+                };
+            };
+            /** @description invalid name or quotas */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description not the administrator */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the name is taken */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_workspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    update_workspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateWorkspace"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_audit: {
+        parameters: {
+            query?: {
+                /** @description Entries older than this one (the previous page's `next_cursor`). */
+                before?: string | null;
+                /** @description 1..=500, default 100. */
+                limit?: number | null;
+            };
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPage"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    list_keys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyList"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateKey"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KeyView"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revoke_key: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+                key_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description no such live key in this workspace */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
