@@ -24,8 +24,10 @@ python3 -m openapi_spec_validator "$state/openapi.json"
 # A known path, so generated requests reach more than the 404 branch.
 curl -fsS -o /dev/null -X POST "http://127.0.0.1:$port/api/paths" \
   -H 'content-type: application/json' -d '{"path_id":"schemathesis"}'
-# Live feeds never end by design, so they are left to the SSE tests.
+# Live feeds never end by design, so they are left to the SSE tests. Quota
+# changes are left to tests/it/teams.rs: a random quota on `default` would
+# turn most generated webhooks into 429s and leave their handling untested.
 st run "http://127.0.0.1:$port/api/openapi.json" \
   --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
-  --exclude-path-regex 'stream' --phases coverage,fuzzing --max-examples "${ST_MAX_EXAMPLES:-20}" \
+  --exclude-path-regex 'stream' --exclude-operation-id update_workspace --phases coverage,fuzzing --max-examples "${ST_MAX_EXAMPLES:-20}" \
   --request-timeout 5 --seed 1

@@ -627,6 +627,54 @@ async fn a_workspace_over_its_storage_quota_gets_429s_until_back_under(shape: Sh
     }
 }
 
+async fn each_key_is_held_to_the_api_rate_and_the_administrator_is_not(shape: Shape) {
+    let mut app = spawn_app_with(
+        shape,
+        Flags {
+            query: &["--api-token", ADMIN, "--api-key-rate", "2"],
+            ..Flags::default()
+        },
+    )
+    .await;
+    app.use_token(ADMIN);
+    let a = team(&app, "metered", json!({})).await;
+    let mut limited = 0;
+    for _ in 0..10 {
+        let (s, body, headers) = call(
+            &app,
+            &app.api,
+            Some(a.key("read")),
+            "GET",
+            "/api/paths",
+            None,
+        )
+        .await;
+        if s == 429 {
+            limited += 1;
+            assert!(headers.contains_key("retry-after"));
+            assert_eq!(body["error"]["code"], "rate_limited");
+        } else {
+            assert_eq!(s, 200);
+        }
+    }
+    assert!(limited >= 5, "only {limited} of 10 refused at 2/s");
+    // Another key has its own allowance; the administrator has none.
+    let (s, _, _) = call(
+        &app,
+        &app.api,
+        Some(a.key("write")),
+        "GET",
+        "/api/paths",
+        None,
+    )
+    .await;
+    assert_eq!(s, 200);
+    for _ in 0..10 {
+        let (s, _) = as_admin(&app, "GET", "/api/paths", None).await;
+        assert_eq!(s, 200);
+    }
+}
+
 async fn the_audit_log_says_who_did_what(shape: Shape) {
     let app = deployment(shape).await;
     let a = team(&app, "audited", json!({})).await;
@@ -723,5 +771,6 @@ both_shapes!(
     bad_keys_and_names_are_refused_and_change_nothing,
     a_workspace_over_its_webhook_rate_gets_429s_while_another_does_not,
     a_workspace_over_its_storage_quota_gets_429s_until_back_under,
+    each_key_is_held_to_the_api_rate_and_the_administrator_is_not,
     the_audit_log_says_who_did_what,
 );

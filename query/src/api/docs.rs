@@ -15,7 +15,9 @@ use common::http_error::ErrorBody;
         (status = 200, description = "captured and durable: `{\"status\":\"received\",\"request_id\":\"...\"}`"),
         (status = 404, description = "unknown path", body = ErrorBody),
         (status = 413, description = "body over the size limit; nothing stored", body = ErrorBody),
+        (status = 429, description = "over the per-address rate, or the workspace's webhook rate or storage quota; nothing stored, `Retry-After` says when to retry", body = ErrorBody),
         (status = 503, description = "the capture could not be made durable; retry", body = ErrorBody),
+        (status = "default", description = "the path's own answer once the capture is durable: its response rules or custom response may give any status (docs/RULES.md)"),
     ))]
 fn webhook() {}
 
@@ -28,7 +30,9 @@ fn webhook() {}
         (status = 200, description = "captured and durable"),
         (status = 404, description = "unknown path", body = ErrorBody),
         (status = 413, description = "body over the size limit; nothing stored", body = ErrorBody),
+        (status = 429, description = "over the per-address rate, or the workspace's webhook rate or storage quota; nothing stored, `Retry-After` says when to retry", body = ErrorBody),
         (status = 503, description = "the capture could not be made durable; retry", body = ErrorBody),
+        (status = "default", description = "the path's own answer once the capture is durable: its response rules or custom response may give any status (docs/RULES.md)"),
     ))]
 fn webhook_subpath() {}
 

@@ -390,6 +390,7 @@ pub async fn create_key(
     params(("workspace" = String, Path)),
     responses(
         (status = 200, body = KeyList),
+        (status = 400, description = "a malformed workspace name", body = common::http_error::ErrorBody),
         (status = 404, body = common::http_error::ErrorBody),
     ))]
 pub async fn list_keys(
@@ -413,6 +414,7 @@ pub async fn list_keys(
     params(("workspace" = String, Path), ("key_id" = String, Path)),
     responses(
         (status = 204, description = "revoked"),
+        (status = 400, description = "a malformed workspace name", body = common::http_error::ErrorBody),
         (status = 404, description = "no such live key in this workspace", body = common::http_error::ErrorBody),
     ))]
 pub async fn revoke_key(
