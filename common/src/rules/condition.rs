@@ -127,7 +127,13 @@ impl Condition {
 
     /// Checks what serde cannot: counts, names and contradictions. The
     /// error names the field under `at` (`rules[2].when.all[0].header`).
-    pub fn validate(&self, at: &str, budget: &mut usize) -> Result<(), super::RuleError> {
+    pub fn validate(&self, at: &str) -> Result<(), super::RuleError> {
+        let mut budget = MAX_CONDITIONS;
+        self.check(at, &mut budget)
+    }
+
+    /// [`Self::validate`], spending one of `budget` per condition.
+    fn check(&self, at: &str, budget: &mut usize) -> Result<(), super::RuleError> {
         let err = |field: String, m: &str| Err(super::RuleError::new(field, m));
         if *budget == 0 {
             return err(
@@ -144,11 +150,11 @@ impl Condition {
                     "any"
                 };
                 for (i, c) in list.iter().enumerate() {
-                    c.validate(&format!("{at}.{kind}[{i}]"), budget)?;
+                    c.check(&format!("{at}.{kind}[{i}]"), budget)?;
                 }
                 Ok(())
             }
-            Self::Not(c) => c.validate(&format!("{at}.not"), budget),
+            Self::Not(c) => c.check(&format!("{at}.not"), budget),
             Self::Method(m) => {
                 let list = m.as_slice();
                 if list.is_empty() {

@@ -177,25 +177,6 @@ impl Routing {
 
     /// Reads a document, naming the field at fault when it does not parse
     /// (an invalid regex, pointer or template is refused here).
-    pub fn from_json(raw: &[u8]) -> Result<Self, RuleError> {
-        let mut de = serde_json::Deserializer::from_slice(raw);
-        let doc: Self = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let field = e.path().to_string();
-            RuleError::new(
-                if field == "." {
-                    "document".into()
-                } else {
-                    field
-                },
-                &e.into_inner().to_string(),
-            )
-        })?;
-        de.end()
-            .map_err(|e| RuleError::new("document", &e.to_string()))?;
-        Ok(doc)
-    }
-
-    /// [`Self::from_json`] for a document already parsed as JSON.
     pub fn from_value(raw: &serde_json::Value) -> Result<Self, RuleError> {
         serde_path_to_error::deserialize(raw).map_err(|e| {
             let field = e.path().to_string();
@@ -268,8 +249,7 @@ impl ResponseRule {
             }
         }
         if let Some(when) = &self.when {
-            let mut budget = condition::MAX_CONDITIONS;
-            when.validate(&format!("{at}.when"), &mut budget)?;
+            when.validate(&format!("{at}.when"))?;
         }
         if let Some(seq) = &self.sequence {
             let at = format!("{at}.sequence");
@@ -300,8 +280,7 @@ impl ForwardTarget {
             ));
         }
         if let Some(when) = &self.when {
-            let mut budget = condition::MAX_CONDITIONS;
-            when.validate(&format!("{at}.when"), &mut budget)?;
+            when.validate(&format!("{at}.when"))?;
         }
         if let Some(t) = &self.transform {
             t.validate(&format!("{at}.transform"))?;
@@ -384,7 +363,7 @@ mod tests {
     use super::*;
 
     fn doc(json: serde_json::Value) -> Result<Routing, RuleError> {
-        let d = Routing::from_json(json.to_string().as_bytes())?;
+        let d = Routing::from_value(&json)?;
         d.validate()?;
         Ok(d)
     }
