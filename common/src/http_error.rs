@@ -58,6 +58,22 @@ impl ApiError {
     }
 }
 
+/// 429 with `Retry-After` in whole seconds (rounded up, at least 1): every
+/// rate and quota refusal, webhook or API.
+pub fn too_many_requests(
+    code: &'static str,
+    message: &'static str,
+    wait: std::time::Duration,
+) -> Response {
+    let mut r = ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message).into_response();
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    r.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(secs.max(1)),
+    );
+    r
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {

@@ -5,11 +5,12 @@ use std::net::SocketAddr;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use common::http_error::too_many_requests;
 use common::{ApiError, Capture, PathId};
 use serde::Serialize;
 use tracing::Instrument as _;
@@ -53,7 +54,7 @@ pub(crate) async fn receive(
             let wait = not_until.wait_time_from(governor::clock::Clock::now(
                 &governor::clock::DefaultClock::default(),
             ));
-            return Ok(retry_later(
+            return Ok(too_many_requests(
                 "rate_limited",
                 "too many webhooks from this address; retry later",
                 wait,
@@ -66,7 +67,7 @@ pub(crate) async fn receive(
         metrics::counter!("cl_workspace_refusals_total",
             "workspace" => path.workspace.to_string(), "quota" => quota.clone())
         .increment(1);
-        return Ok(retry_later(
+        return Ok(too_many_requests(
             "workspace_quota_exceeded",
             "this workspace keeps as many captures or body bytes as its quota allows; \
              retry once some are removed",
@@ -80,7 +81,7 @@ pub(crate) async fn receive(
             metrics::counter!("cl_workspace_refusals_total",
                 "workspace" => path.workspace.to_string(), "quota" => "webhooks_per_second")
             .increment(1);
-            return Ok(retry_later(
+            return Ok(too_many_requests(
                 "workspace_rate_limited",
                 "this workspace is over its webhooks per second; retry later",
                 wait,
@@ -158,15 +159,6 @@ pub(crate) async fn receive(
 /// When a sender refused for a storage quota is told to come back: the
 /// quota is checked again every `CL_QUOTA_INTERVAL` (10 s by default).
 const QUOTA_RETRY: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// 429 with `Retry-After` in whole seconds (at least 1).
-fn retry_later(code: &'static str, message: &'static str, wait: std::time::Duration) -> Response {
-    let mut r = ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message).into_response();
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-    r
-}
 
 fn unknown_path() -> ApiError {
     metrics::counter!("cl_captures_rejected_total", "reason" => "unknown_path").increment(1);

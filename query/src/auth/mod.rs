@@ -177,16 +177,11 @@ pub(crate) async fn authenticate(
             let wait = not_until.wait_time_from(governor::clock::Clock::now(
                 &governor::clock::DefaultClock::default(),
             ));
-            let mut r = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
+            return common::http_error::too_many_requests(
                 "rate_limited",
                 "too many API requests with this key; retry later",
-            )
-            .into_response();
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
-            return r;
+                wait,
+            );
         }
     }
     request.extensions_mut().insert(principal);
