@@ -53,6 +53,25 @@ async fn context(seeds: &str) -> jetstream::Context {
     jetstream::new(async_nats::connect(servers).await.expect("connect"))
 }
 
+/// Kills the node that leads `stream` (`kill -9`: no goodbye to the others).
+async fn kill_leader(cluster: &mut testkit::NatsCluster, js: &jetstream::Context, stream: &str) {
+    let leader = js
+        .get_stream(stream)
+        .await
+        .unwrap()
+        .cached_info()
+        .cluster
+        .as_ref()
+        .and_then(|c| c.leader.clone())
+        .unwrap_or_else(|| panic!("{stream} has a leader"));
+    let victim = cluster
+        .nodes
+        .iter()
+        .position(|n| n.name == leader)
+        .expect("leader is one of ours");
+    cluster.nodes[victim].kill();
+}
+
 async fn replicas_of(js: &jetstream::Context, stream: &str) -> usize {
     js.get_stream(stream)
         .await
@@ -132,21 +151,7 @@ async fn publishes_through_a_killed_stream_leader_all_succeed_and_are_stored_onc
     };
     let bus = Bus::jetstream(r3).await.unwrap();
     let js = context(&cluster.seeds()).await;
-    let leader = js
-        .get_stream(&stream)
-        .await
-        .unwrap()
-        .cached_info()
-        .cluster
-        .as_ref()
-        .and_then(|c| c.leader.clone())
-        .expect("the stream has a leader");
-    let victim = cluster
-        .nodes
-        .iter()
-        .position(|n| n.name == leader)
-        .expect("leader is one of ours");
-    cluster.nodes[victim].kill();
+    kill_leader(&mut cluster, &js, &stream).await;
 
     // Every publish must be made durable within the publish timeout while
     // the cluster elects a new leader (and our client perhaps reconnects).
@@ -199,21 +204,7 @@ async fn sequence_counters_stay_exact_through_a_killed_leader() {
         got.push(b.registry().next_count(key).await.unwrap());
     }
     let js = context(&cluster.seeds()).await;
-    let leader = js
-        .get_stream(format!("KV_{stream}_COUNTS"))
-        .await
-        .unwrap()
-        .cached_info()
-        .cluster
-        .as_ref()
-        .and_then(|c| c.leader.clone())
-        .expect("the counters have a leader");
-    let victim = cluster
-        .nodes
-        .iter()
-        .position(|n| n.name == leader)
-        .expect("leader is one of ours");
-    cluster.nodes[victim].kill();
+    kill_leader(&mut cluster, &js, &format!("KV_{stream}_COUNTS")).await;
     let mut failed = 0u64;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while got.len() < 20 {
