@@ -63,6 +63,22 @@ async fn api_token_guards_the_api_but_not_webhooks(shape: Shape) {
     app.stop().await;
 }
 
+/// Without CL_API_TOKEN the API is open, and a client that sends some
+/// bearer token anyway (one meant for a proxy, say) is served as before
+/// keys existed; only a key-shaped token is looked up (and must be live).
+async fn an_open_service_ignores_tokens_that_are_not_keys(shape: Shape) {
+    let app = spawn_app(shape).await;
+    let open = |token: &'static str| {
+        app.client
+            .get(format!("{}/api/paths", app.api))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(open("some-proxy-token").await.unwrap().status(), 200);
+    let unknown_key = open("clk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await.unwrap();
+    assert_eq!(unknown_key.status(), 401);
+}
+
 async fn private_paths_need_their_read_token(shape: Shape) {
     let app = spawn_app(shape).await;
     let r = app.create_path(json!({"private": true})).await;
@@ -175,6 +191,7 @@ async fn sensitive_headers_are_masked_everywhere(shape: Shape) {
 
 both_shapes!(
     api_token_guards_the_api_but_not_webhooks,
+    an_open_service_ignores_tokens_that_are_not_keys,
     private_paths_need_their_read_token,
     sensitive_headers_are_masked_everywhere,
 );

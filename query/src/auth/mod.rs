@@ -102,7 +102,13 @@ impl Auth {
             }
         }
         if !keys::looks_like_key(token) {
-            return Err(unauthorized("unknown token or key"));
+            // Without a token configured, the service is open, as it was
+            // before keys: whatever a client sends that is not a key is
+            // ignored, as it always was.
+            return match self.token {
+                None => Ok(Principal::Open),
+                Some(_) => Err(unauthorized("unknown token or key")),
+            };
         }
         let key = self
             .store
