@@ -366,6 +366,14 @@ if ((SPLIT_UP)); then
   row "ingest peak RSS (VmHWM) under full load" "$ING_RSS MB" "-" "-" "<= 64 MB" "$(judge "$ING_RSS" '<=' 64)"
 
   # End to end at a fixed rate, over both ingests; SSE and logs from query 1.
+  # Quick mode runs debug builds, whose split maximum can be under the full
+  # bench's rate: past it, queues grow until the ingests shed connections,
+  # which the e2e check rightly counts as failures. Quick mode asks only
+  # whether every capture arrives once, so it runs at half the measured max.
+  if [[ $MODE == quick ]]; then
+    E2E_RATE=$(awk -v r="$SP_RPS" -v cap="$E2E_RATE" \
+      'BEGIN { h = int(r / 2); print (h > 0 && h < cap) ? h : cap }')
+  fi
   say "end to end at $E2E_RATE req/s for $E2E_SECS s"
   create_path "$QRY1" e2e && wait_path_known "$ING1" e2e && wait_path_known "$ING2" e2e
   # The probes' live announcements must be over before the feeds open.
