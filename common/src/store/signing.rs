@@ -2,7 +2,7 @@
 //! secrets, so they live in `paths.signing` / `paths.forward_signing`, never
 //! in the settings the registry carries.
 
-use sqlx::{PgPool, QueryBuilder, Row, Sqlite, SqlitePool};
+use sqlx::{PgPool, Row, SqlitePool};
 
 use super::StoreError;
 use crate::signing::{SigningProfile, Verdict};
@@ -39,23 +39,14 @@ where
         .collect()
 }
 
-/// The profiles of those of `ids` that have one.
-pub(super) async fn sqlite_profiles(
+/// Every path's profile, for the standalone store's copy (`sqlite/profiles.rs`).
+pub(super) async fn sqlite_all_profiles(
     pool: &SqlitePool,
-    ids: &[&str],
 ) -> Result<Vec<(String, SigningProfile)>, StoreError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = QueryBuilder::<Sqlite>::new(
-        "SELECT path_id, signing FROM paths WHERE signing IS NOT NULL AND path_id IN (",
-    );
-    let mut list = sql.separated(", ");
-    for id in ids {
-        list.push_bind(*id);
-    }
-    sql.push(")");
-    profiles(&sql.build().fetch_all(pool).await?)
+    let rows = sqlx::query("SELECT path_id, signing FROM paths WHERE signing IS NOT NULL")
+        .fetch_all(pool)
+        .await?;
+    profiles(&rows)
 }
 
 pub(super) async fn pg_profiles(

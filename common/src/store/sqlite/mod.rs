@@ -36,6 +36,12 @@ const SUMMARY_COLUMNS: &str = "id, path_id, method, subpath, query_string, ip, u
 
 pub struct SqliteStore {
     pub(super) pool: SqlitePool,
+    /// The group commit's own connection. In WAL mode a connection drops
+    /// its page cache whenever another one has written since its last
+    /// transaction; commits spread over the pool re-read their pages each
+    /// time, one connection kept for them keeps its cache.
+    writer: SqlitePool,
+    profiles: profiles::ProfileCache,
 }
 
 impl SqliteStore {
@@ -52,13 +58,29 @@ impl SqliteStore {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            // A file cannot drop a connection, so no ping before each use:
+            // it was one more round trip to the connection's thread per
+            // query, the writer's group commit included.
+            .test_before_acquire(false)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations_sqlite")
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(e.into()))?;
-        Ok(Self { pool })
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await?;
+        Ok(Self {
+            pool,
+            writer,
+            profiles: profiles::ProfileCache::default(),
+        })
     }
 }
 
@@ -132,6 +154,7 @@ fn summary(row: &SqliteRow) -> Result<CaptureSummary, StoreError> {
 }
 
 mod filters;
+mod profiles;
 mod replay_jobs;
 
 use filters::push_filters;
@@ -150,8 +173,9 @@ impl StoreBackend for SqliteStore {
         .bind(signing_to_json(path.forward_signing.as_ref()))
         .bind(path.workspace.as_str())
         .execute(&self.pool)
-        .await?;
-        if done.rows_affected() == 0 {
+        .await;
+        self.profiles.invalidate();
+        if done?.rows_affected() == 0 {
             return Err(StoreError::Conflict);
         }
         Ok(())
@@ -178,8 +202,9 @@ impl StoreBackend for SqliteStore {
         .bind(signing_to_json(path.forward_signing.as_ref()))
         .bind(path.path_id.as_str())
         .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() > 0)
+        .await;
+        self.profiles.invalidate();
+        Ok(done?.rows_affected() > 0)
     }
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
@@ -200,25 +225,30 @@ impl StoreBackend for SqliteStore {
         &self,
         ids: &[&str],
     ) -> Result<Vec<(String, SigningProfile)>, StoreError> {
-        super::signing::sqlite_profiles(&self.pool, ids).await
+        self.profiles.get(&self.pool, ids).await
     }
 
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM paths WHERE path_id = ?")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM captures WHERE path_id = ?")
-            .bind(id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        let deleted = async {
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query("DELETE FROM paths WHERE path_id = ?")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM captures WHERE path_id = ?")
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(done.rows_affected() > 0)
+        }
+        .await;
+        self.profiles.invalidate();
+        deleted
     }
 
     async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError> {
-        super::positions::sqlite_insert_batch(&self.pool, captures).await
+        super::positions::sqlite_insert_batch(&self.writer, captures).await
     }
 
     async fn head(&self) -> Result<i64, StoreError> {
