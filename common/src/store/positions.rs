@@ -214,8 +214,9 @@ pub(super) async fn sqlite_insert_batch(
     let prev = match inserted.first() {
         Some(&(_, first)) => first - 1,
         None => {
+            // On the connection held: the writer's pool has only this one.
             sqlx::query_scalar("SELECT last FROM capture_head")
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await?
         }
     };
