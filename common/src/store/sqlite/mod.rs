@@ -162,7 +162,7 @@ use filters::push_filters;
 #[async_trait]
 impl StoreBackend for SqliteStore {
     async fn create_path(&self, path: &PathInfo) -> Result<(), StoreError> {
-        let done = sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO paths (path_id, created_at, settings, signing, forward_signing, workspace) \
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         )
@@ -172,10 +172,8 @@ impl StoreBackend for SqliteStore {
         .bind(signing_to_json(path.signing.as_ref()))
         .bind(signing_to_json(path.forward_signing.as_ref()))
         .bind(path.workspace.as_str())
-        .execute(&self.pool)
-        .await;
-        self.profiles.invalidate();
-        if done?.rows_affected() == 0 {
+        .execute(&self.pool);
+        if self.profiles.after_write(insert).await?.rows_affected() == 0 {
             return Err(StoreError::Conflict);
         }
         Ok(())
@@ -194,17 +192,15 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn update_path(&self, path: &PathInfo) -> Result<bool, StoreError> {
-        let done = sqlx::query(
+        let update = sqlx::query(
             "UPDATE paths SET settings = ?, signing = ?, forward_signing = ? WHERE path_id = ?",
         )
         .bind(settings_json(path))
         .bind(signing_to_json(path.signing.as_ref()))
         .bind(signing_to_json(path.forward_signing.as_ref()))
         .bind(path.path_id.as_str())
-        .execute(&self.pool)
-        .await;
-        self.profiles.invalidate();
-        Ok(done?.rows_affected() > 0)
+        .execute(&self.pool);
+        Ok(self.profiles.after_write(update).await?.rows_affected() > 0)
     }
 
     async fn list_paths(&self) -> Result<Vec<PathInfo>, StoreError> {
@@ -229,7 +225,7 @@ impl StoreBackend for SqliteStore {
     }
 
     async fn delete_path(&self, id: &PathId) -> Result<bool, StoreError> {
-        let deleted = async {
+        let delete = async {
             let mut tx = self.pool.begin().await?;
             let done = sqlx::query("DELETE FROM paths WHERE path_id = ?")
                 .bind(id.as_str())
@@ -241,10 +237,8 @@ impl StoreBackend for SqliteStore {
                 .await?;
             tx.commit().await?;
             Ok(done.rows_affected() > 0)
-        }
-        .await;
-        self.profiles.invalidate();
-        deleted
+        };
+        self.profiles.after_write(delete).await
     }
 
     async fn insert_batch(&self, captures: &[Capture]) -> Result<Committed, StoreError> {

@@ -40,8 +40,15 @@ impl ProfileCache {
             .collect())
     }
 
-    /// Forgets the copy; called after every write to `paths`.
-    pub(super) fn invalidate(&self) {
+    /// Runs a write to `paths`, then forgets the copy, whether or not the
+    /// write reports success (a failed commit may still have landed).
+    pub(super) async fn after_write<T>(&self, write: impl std::future::Future<Output = T>) -> T {
+        let result = write.await;
+        self.invalidate();
+        result
+    }
+
+    fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
         *self.copy.write().unwrap_or_else(|e| e.into_inner()) = None;
     }
