@@ -1025,7 +1025,15 @@ def settle(topo, path, acked, limit=120.0):
         present = {qs for _, qs in rows}
         have_all = all(f"m={m}" in present for m in acked)
         if topo.drained() and time.monotonic() - stable_since >= 2.0 and (have_all or time.monotonic() - stable_since >= 5.0):
-            return rows, True, stable_since - start
+            # The rows above were read before the consumer was seen drained:
+            # a redelivery (ack_wait after a kill -9) may have been committed
+            # in between. Drained means every message was committed before
+            # its ack, so rows read now are complete.
+            after = topo.rows(path)
+            if len(after) == n:
+                return after, True, stable_since - start
+            last, stable_since = len(after), time.monotonic()
+            continue
         time.sleep(0.5)
     return topo.rows(path), False, None
 
