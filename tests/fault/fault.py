@@ -1013,6 +1013,11 @@ def settle(topo, path, acked, limit=120.0):
         if time.monotonic() - said > 5:
             said = time.monotonic()
             log(f"  settling {said - start:.0f} s: {last} rows, consumer {getattr(topo, 'last_info', None)}")
+        # The consumer first, the rows second: drained means every message
+        # was committed before its ack, so rows read after it are complete
+        # (read the other way round, a redelivery committed in between, as
+        # after a kill -9 and ack_wait, was counted as lost).
+        drained = topo.drained()
         try:
             rows = topo.rows(path)
         except Exception as e:  # the database may still be restarting
@@ -1024,16 +1029,8 @@ def settle(topo, path, acked, limit=120.0):
             last, stable_since = n, time.monotonic()
         present = {qs for _, qs in rows}
         have_all = all(f"m={m}" in present for m in acked)
-        if topo.drained() and time.monotonic() - stable_since >= 2.0 and (have_all or time.monotonic() - stable_since >= 5.0):
-            # The rows above were read before the consumer was seen drained:
-            # a redelivery (ack_wait after a kill -9) may have been committed
-            # in between. Drained means every message was committed before
-            # its ack, so rows read now are complete.
-            after = topo.rows(path)
-            if len(after) == n:
-                return after, True, stable_since - start
-            last, stable_since = len(after), time.monotonic()
-            continue
+        if drained and time.monotonic() - stable_since >= 2.0 and (have_all or time.monotonic() - stable_since >= 5.0):
+            return rows, True, stable_since - start
         time.sleep(0.5)
     return topo.rows(path), False, None
 
